@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AccessConfig(AppConfig):
+    name = "daozhang.access"
+    label = "access"
+    verbose_name = "Access 接入凭证"

@@ -1,0 +1,116 @@
+"""Errors users see: a stable code, the field at fault, and a message in zh-CN and English.
+
+Services raise `DomainError`; the API turns it into JSON, the CLI prints it, the portal
+shows it beside the field. Nothing is written when one is raised inside a service
+transaction, because the exception rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (English, 简体中文). Placeholders are filled from DomainError.params.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "required": ("This field is required.", "此项为必填项。"),
+    "invalid": ("The value is not valid.", "取值无效。"),
+    "invalid_json": ("The request body is not valid JSON.", "请求内容不是有效的 JSON。"),
+    "not_integer_fen": (
+        "Amounts are integers in fen (1 CNY = 100 fen); decimals and floats are refused.",
+        "金额须为以分为单位的整数（1 元 = 100 分），不接受小数。",
+    ),
+    "not_positive": ("The amount must be greater than zero.", "金额必须大于零。"),
+    "too_large": (
+        "The amount is larger than the maximum of 999,999,999,999 fen.",
+        "金额超过上限 999,999,999,999 分。",
+    ),
+    "not_a_decimal_string": (
+        "Write the amount as a decimal string such as \"12.34\".",
+        "金额须写成如 \"12.34\" 的十进制字符串。",
+    ),
+    "rate_not_exact": ("The rate must have at most four decimal places.", "费率最多四位小数。"),
+    "amount_range": ("The minimum amount is larger than the maximum.", "最小金额大于最大金额。"),
+    "date_range": ("The start date is after the end date.", "开始日期晚于结束日期。"),
+    "bad_uscc": (
+        "The unified social credit code (USCC) is not valid: {detail}.",
+        "统一社会信用代码无效：{detail}。",
+    ),
+    "bad_phone": ("The phone number is not a valid mainland China number.", "手机号码不是有效的中国大陆号码。"),
+    "bad_mcc": ("The merchant category code is not in the reference list.", "商户类别码（MCC）不在参考列表中。"),
+    "bad_bank_account": ("The bank account number is not valid: {detail}.", "银行账号无效：{detail}。"),
+    "bad_card_number": ("The card number is not valid.", "卡号无效。"),
+    "bad_last4": ("Give exactly the last four digits of the card.", "请填写卡号后四位数字。"),
+    "duplicate": ("A record with this value already exists.", "该值已存在。"),
+    "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),
+    "terminal_not_active": ("The terminal is {status}, not active.", "终端状态为 {status}，不可交易。"),
+    "terminal_bound": ("The terminal is already bound to a merchant.", "终端已绑定商户。"),
+    "bad_transition": ("Cannot go from {current} to {target}.", "无法从 {current} 变为 {target}。"),
+    "merchant_not_active": ("The merchant is {status}, not active.", "商户状态为 {status}，不可交易。"),
+    "unknown_merchant": ("No such merchant.", "商户不存在。"),
+    "not_found": ("Not found.", "未找到。"),
+    "channel_mismatch": (
+        "The card fields are only for card payments, the wallet fields only for QR.",
+        "卡片字段仅用于银行卡交易，钱包字段仅用于扫码交易。",
+    ),
+    "void_not_allowed": (
+        "A void must be the same day, on the same terminal, of an approved sale: {detail}.",
+        "撤销须为当日、同一终端、已批准的消费：{detail}。",
+    ),
+    "channel_unavailable": (
+        "The payment channel is unavailable; nothing was charged. Try again later.",
+        "支付通道暂不可用，未扣款，请稍后再试。",
+    ),
+    "idempotency_key_missing": (
+        "Send an Idempotency-Key header with every change.",
+        "每个修改请求都须带 Idempotency-Key 请求头。",
+    ),
+    "idempotency_key_reused": (
+        "This Idempotency-Key was already used with a different request.",
+        "该 Idempotency-Key 已用于另一个不同的请求。",
+    ),
+    "unauthenticated": ("Authentication is required.", "需要身份认证。"),
+    "forbidden": ("You are not allowed to do this.", "您无权执行此操作。"),
+    "internal": (
+        "Something went wrong on our side; nothing was changed. Reference: {ref}.",
+        "系统内部错误，未做任何变更。参考号：{ref}。",
+    ),
+    "ledger_unbalanced": ("The ledger entry does not balance.", "会计分录借贷不平衡。"),
+}
+
+
+class DomainError(Exception):
+    def __init__(self, code: str, field: str | None = None, params: dict[str, Any] | None = None,
+                 status: int = 400) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.params = params or {}
+        self.status = status
+
+    def message(self, lang: str) -> str:
+        en, zh = CATALOGUE.get(self.code, CATALOGUE["invalid"])
+        template = zh if lang.startswith("zh") else en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+    def as_dict(self, lang: str) -> dict[str, Any]:
+        return {"code": self.code, "field": self.field, "message": self.message(lang)}
+
+
+class NotFound(DomainError):
+    def __init__(self, field: str | None = None) -> None:
+        super().__init__("not_found", field, {}, 404)
+
+
+def pick_language(accept_language: str | None) -> str:
+    """'en' or 'zh-hans' from an Accept-Language header; zh-CN is the default."""
+    if not accept_language:
+        return "zh-hans"
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh-hans"
+    return "zh-hans"

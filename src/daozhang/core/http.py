@@ -1,0 +1,136 @@
+"""What every API call shares: credentials, the error format and idempotent replays."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from daozhang.access.models import IdempotencyRecord
+from daozhang.access.services import merchant_for_key, staff_for_token
+from daozhang.core.errors import DomainError, pick_language
+
+log = logging.getLogger("daozhang.api")
+
+
+class MerchantKeyAuth(HttpBearer):
+    """`Authorization: Bearer dzk_…`: the call acts for exactly one merchant."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if not token.startswith("dzk_"):
+            return None
+        found = merchant_for_key(token)
+        if found is None:
+            return None
+        request.merchant, request.api_key = found  # type: ignore[attr-defined]
+        return found[0]
+
+
+class StaffTokenAuth(HttpBearer):
+    """`Authorization: Bearer dzs_…`: a staff user; permissions are checked per call."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if not token.startswith("dzs_"):
+            return None
+        found = staff_for_token(token)
+        if found is None:
+            return None
+        request.staff_user = found.user  # type: ignore[attr-defined]
+        return found.user
+
+
+def require_perm(request: HttpRequest, perm: str) -> str:
+    """Raise 403 unless the staff user has `perm`; return the actor label for the audit log."""
+    user = request.staff_user  # type: ignore[attr-defined]
+    if not user.has_perm(perm):
+        raise DomainError("forbidden", None, status=403)
+    return f"staff:{user.get_username()}"
+
+
+def lang(request: HttpRequest) -> str:
+    return pick_language(request.headers.get("Accept-Language"))
+
+
+def error_response(api: NinjaAPI, request: HttpRequest, err: DomainError) -> HttpResponse:
+    return api.create_response(request, {"error": err.as_dict(lang(request))}, status=err.status)
+
+
+def _field_of(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload", "filters")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return error_response(api, request, exc)
+
+    @api.exception_handler(NinjaValidationError)
+    def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        # Never echo the input back: it may hold a card number.
+        first = exc.errors[0] if exc.errors else {}
+        field = _field_of(list(first.get("loc", [])))
+        kind = str(first.get("type", ""))
+        if kind == "missing":
+            code = "required"
+        elif kind.startswith("json"):
+            code = "invalid_json"
+        elif field.split(".")[-1] in ("amount", "amount_min", "amount_max"):
+            code = "not_integer_fen"
+        else:
+            code = "invalid"
+        return error_response(api, request, DomainError(code, field, status=400))
+
+    @api.exception_handler(AuthenticationError)
+    def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return error_response(api, request, DomainError("unauthenticated", "Authorization", status=401))
+
+    @api.exception_handler(HttpError)
+    def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = "not_found" if exc.status_code == 404 else "invalid"
+        return error_response(api, request, DomainError(code, None, status=exc.status_code))
+
+    @api.exception_handler(Exception)
+    def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("unhandled error ref=%s path=%s", ref, request.path)
+        return error_response(api, request, DomainError("internal", None, {"ref": ref}, 500))
+
+
+def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]]) -> Status[Any]:
+    """Run a state-changing call once per Idempotency-Key; a replay gets the first answer.
+
+    Errors are not stored: a call that failed changed nothing, so it may be sent again
+    with the same key. A different request under a key that succeeded is refused.
+    """
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not key or len(key) > 120:
+        raise DomainError("idempotency_key_missing", "Idempotency-Key")
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.body).hexdigest()  # type: ignore[union-attr]
+    rec = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if rec is not None:
+        if rec.request_hash != digest:
+            raise DomainError("idempotency_key_reused", "Idempotency-Key", status=422)
+        return Status(rec.status_code, rec.body)
+    status, body = run()
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest,
+                                             status_code=status, body=body)
+    except IntegrityError:
+        rec = IdempotencyRecord.objects.get(scope=scope, key=key)
+        return Status(rec.status_code, rec.body)
+    return Status(status, body)
+
+
+def idempotency_key(request: HttpRequest) -> str:
+    return (request.headers.get("Idempotency-Key") or "").strip()

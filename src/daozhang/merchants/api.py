@@ -1,0 +1,175 @@
+"""Merchant endpoints: a merchant's own profile, terminals and balance; staff onboarding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from daozhang.access.services import issue_api_key
+from daozhang.core.errors import DomainError
+from daozhang.core.http import idempotent, require_perm
+from daozhang.core.money import Money
+from daozhang.ledger.selectors import merchant_payable_balance
+from daozhang.merchants import services
+from daozhang.merchants.models import Merchant
+from daozhang.payments.schemas import ErrorOut
+from daozhang.terminals.models import Terminal
+
+router = Router(tags=["merchant 商户"])
+staff_router = Router(tags=["staff: merchants 运营：商户"])
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class MerchantOut(Schema):
+    id: uuid.UUID
+    merchant_no: str
+    legal_name: str
+    short_name: str
+    mcc: str
+    status: str
+    settlement_cycle: str
+    fee_plan: str
+    contact_phone: str
+    settlement_account: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(m: Merchant) -> dict[str, object]:
+        acct = m.settlement_accounts.filter(is_current=True).first()
+        return {
+            "id": m.id, "merchant_no": m.merchant_no, "legal_name": m.legal_name,
+            "short_name": m.short_name, "mcc": m.mcc, "status": m.status,
+            "settlement_cycle": m.settlement_cycle, "fee_plan": m.fee_plan.code,
+            "contact_phone": m.contact_phone,
+            "settlement_account": f"{acct.bank_name} {acct.masked_number} {acct.holder_name}" if acct else "",
+            "created_at": m.created_at,
+        }
+
+
+class TerminalOut(Schema):
+    id: uuid.UUID
+    serial_number: str
+    terminal_id: str
+    model: str
+    status: str
+    merchant_no: str | None
+    install_address: str
+
+    @staticmethod
+    def of(t: Terminal) -> dict[str, object]:
+        return {"id": t.id, "serial_number": t.serial_number, "terminal_id": t.terminal_id,
+                "model": t.model, "status": t.status,
+                "merchant_no": t.merchant.merchant_no if t.merchant else None,
+                "install_address": t.install_address}
+
+
+class BalanceOut(Schema):
+    unsettled: int
+    unsettled_display: str
+    currency: str
+
+
+@router.get("/merchant", response={200: MerchantOut, **ERRORS}, summary="My merchant profile 商户信息")
+def me(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return Status(200, MerchantOut.of(request.merchant))  # type: ignore[attr-defined]
+
+
+@router.get("/terminals", response={200: list[TerminalOut], **ERRORS}, summary="My terminals 我的终端")
+def my_terminals(request: HttpRequest):  # type: ignore[no-untyped-def]
+    qs = Terminal.objects.select_related("merchant").filter(merchant=request.merchant)  # type: ignore[attr-defined]
+    return Status(200, [TerminalOut.of(t) for t in qs.order_by("terminal_id")])
+
+
+@router.get("/balance", response={200: BalanceOut, **ERRORS}, summary="Money owed, not yet settled 待结算余额")
+def balance(request: HttpRequest):  # type: ignore[no-untyped-def]
+    fen = merchant_payable_balance(request.merchant.id)  # type: ignore[attr-defined]
+    return Status(200, {"unsettled": fen, "unsettled_display": Money(fen).display(), "currency": "CNY"})
+
+
+class BankAccountIn(Schema):
+    holder_name: str
+    account_number: str
+    bank_name: str
+    account_type: str
+    bank_branch_code: str = ""
+
+
+class OnboardIn(Schema):
+    legal_name: str
+    short_name: str
+    uscc: str
+    mcc: str
+    region_code: str
+    contact_name: str
+    contact_phone: str
+    contact_email: str = ""
+    address: str = ""
+    fee_plan: str = "standard"
+    settlement_cycle: str = "T1"
+    bank_account: BankAccountIn
+
+
+class StatusIn(Schema):
+    status: str
+    reason: str
+
+
+class ApiKeyIn(Schema):
+    name: str
+
+
+class ApiKeyOut(Schema):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    key: str
+
+
+@staff_router.post("/merchants", response={201: MerchantOut, **ERRORS}, summary="Onboard a merchant 商户入网")
+def onboard(request: HttpRequest, body: OnboardIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "merchants.add_merchant")
+
+    def run() -> tuple[int, object]:
+        data = body.model_dump()
+        bank = services.BankAccountInput(**data.pop("bank_account"))
+        m = services.onboard_merchant(data=services.OnboardingInput(bank_account=bank, **data), actor=actor)
+        return 201, MerchantOut(**MerchantOut.of(m)).model_dump(mode="json")  # type: ignore[arg-type]
+
+    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
+
+
+@staff_router.get("/merchants/{merchant_id}", response={200: MerchantOut, **ERRORS})
+def get_merchant(request: HttpRequest, merchant_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    require_perm(request, "merchants.view_merchant")
+    m = Merchant.objects.select_related("fee_plan").filter(id=merchant_id).first()
+    if m is None:
+        raise DomainError("unknown_merchant", "merchant_id", status=404)
+    return Status(200, MerchantOut.of(m))
+
+
+@staff_router.post("/merchants/{merchant_id}/status", response={200: MerchantOut, **ERRORS},
+                   summary="Suspend, reactivate or close 暂停/恢复/注销")
+def merchant_status(request: HttpRequest, merchant_id: uuid.UUID, body: StatusIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "merchants.change_merchant")
+
+    def run() -> tuple[int, object]:
+        m = services.set_merchant_status(merchant_id=merchant_id, status=body.status, actor=actor,
+                                         reason=body.reason)
+        return 200, MerchantOut(**MerchantOut.of(m)).model_dump(mode="json")  # type: ignore[arg-type]
+
+    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
+
+
+@staff_router.post("/merchants/{merchant_id}/api-keys", response={201: ApiKeyOut, **ERRORS},
+                   summary="Issue an API key (shown once) 签发 API 密钥")
+def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "access.add_apikey")
+    m = Merchant.objects.filter(id=merchant_id).first()
+    if m is None:
+        raise DomainError("unknown_merchant", "merchant_id", status=404)
+    # Not stored for replay: the raw key must never be written anywhere.
+    key, raw = issue_api_key(merchant=m, name=body.name[:60] or "api", actor=actor)
+    return Status(201, {"id": key.id, "name": key.name, "prefix": key.prefix, "key": raw})

@@ -1,0 +1,111 @@
+"""Merchants, their users, settlement bank accounts and fee plans."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from daozhang.core.ids import new_id
+
+
+class FeePlan(models.Model):
+    """Merchant service fee rates, in parts per million (0.38% = 3,800 ppm).
+
+    Only contactless QuickPass at or below `quickpass_limit_fen` gets the discount rate;
+    chip or swipe always pays the standard debit or credit rate (DOMAIN.md §3).
+    """
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    wallet_rate_ppm = models.PositiveIntegerField(default=3800)
+    quickpass_rate_ppm = models.PositiveIntegerField(default=3800)
+    quickpass_limit_fen = models.BigIntegerField(default=100_000)
+    debit_rate_ppm = models.PositiveIntegerField(default=5000)
+    debit_cap_fen = models.BigIntegerField(null=True, blank=True, default=2000)
+    credit_rate_ppm = models.PositiveIntegerField(default=6000)
+    credit_cap_fen = models.BigIntegerField(null=True, blank=True, default=None)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class SettlementCycle(models.TextChoices):
+    T1 = "T1", "T+1"
+    D0 = "D0", "D0"
+
+
+class MerchantStatus(models.TextChoices):
+    ACTIVE = "active", "Active 正常"
+    SUSPENDED = "suspended", "Suspended 暂停"
+    CLOSED = "closed", "Closed 已注销"
+
+
+class Merchant(models.Model):
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    # ISO 8583 field 42: 3 acquirer + 4 region + 4 MCC + 4 sequence.
+    merchant_no = models.CharField(max_length=15, unique=True)
+    legal_name = models.CharField(max_length=200)
+    short_name = models.CharField(max_length=60)
+    uscc = models.CharField("USCC 统一社会信用代码", max_length=18, unique=True)
+    mcc = models.CharField(max_length=4)
+    region_code = models.CharField(max_length=4)
+    contact_name = models.CharField(max_length=60)
+    contact_phone = models.CharField(max_length=20)
+    contact_email = models.EmailField(blank=True, default="")
+    address = models.CharField(max_length=200, blank=True, default="")
+    fee_plan = models.ForeignKey(FeePlan, on_delete=models.PROTECT)
+    settlement_cycle = models.CharField(
+        max_length=2, choices=SettlementCycle.choices, default=SettlementCycle.T1
+    )
+    status = models.CharField(
+        max_length=12, choices=MerchantStatus.choices, default=MerchantStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.short_name} {self.merchant_no}"
+
+
+class BankAccountType(models.TextChoices):
+    CORPORATE = "corporate", "Corporate 对公"
+    PERSONAL = "personal", "Personal 对私"
+
+
+class SettlementAccount(models.Model):
+    """Where the merchant's money is paid. Only one is current at a time."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlement_accounts")
+    holder_name = models.CharField(max_length=200)
+    account_number = models.CharField(max_length=32)
+    bank_name = models.CharField(max_length=100)
+    bank_branch_code = models.CharField("CNAPS", max_length=12, blank=True, default="")
+    account_type = models.CharField(max_length=10, choices=BankAccountType.choices)
+    is_current = models.BooleanField(default=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"], condition=models.Q(is_current=True),
+                name="one_current_settlement_account",
+            )
+        ]
+
+    @property
+    def masked_number(self) -> str:
+        n = self.account_number
+        return f"{n[:4]} **** {n[-4:]}" if len(n) > 8 else "****"
+
+
+class MerchantRole(models.TextChoices):
+    OWNER = "owner", "Owner 负责人"
+    CASHIER = "cashier", "Cashier 收银员"
+
+
+class MerchantUser(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_user")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="users")
+    role = models.CharField(max_length=10, choices=MerchantRole.choices, default=MerchantRole.OWNER)

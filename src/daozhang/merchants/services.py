@@ -1,0 +1,141 @@
+"""Merchant onboarding and lifecycle. Each function is one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from daozhang.audit import services as audit
+from daozhang.core.errors import DomainError
+from daozhang.ledger.accounts import merchant_payable
+from daozhang.ledger.services import ensure_accounts
+from daozhang.merchants import validation as v
+from daozhang.merchants.models import (
+    BankAccountType,
+    FeePlan,
+    Merchant,
+    MerchantStatus,
+    SettlementAccount,
+    SettlementCycle,
+)
+
+ACQUIRER_CODE = "898"  # the first three digits of every merchant number we issue
+DEFAULT_FEE_PLAN = "standard"
+
+
+@dataclass(frozen=True)
+class BankAccountInput:
+    holder_name: str
+    account_number: str
+    bank_name: str
+    account_type: str
+    bank_branch_code: str = ""
+
+
+@dataclass(frozen=True)
+class OnboardingInput:
+    legal_name: str
+    short_name: str
+    uscc: str
+    mcc: str
+    region_code: str
+    contact_name: str
+    contact_phone: str
+    bank_account: BankAccountInput
+    contact_email: str = ""
+    address: str = ""
+    fee_plan: str = DEFAULT_FEE_PLAN
+    settlement_cycle: str = SettlementCycle.T1
+
+
+def default_fee_plan() -> FeePlan:
+    plan, _ = FeePlan.objects.get_or_create(
+        code=DEFAULT_FEE_PLAN, defaults={"name": "Standard 标准费率"}
+    )
+    return plan
+
+
+def onboard_merchant(*, data: OnboardingInput, actor: str) -> Merchant:
+    """Validate everything first, then write merchant, bank account and ledger account."""
+    legal_name = v.clean_required(data.legal_name, "legal_name", 200)
+    short_name = v.clean_required(data.short_name, "short_name", 60)
+    uscc = v.clean_uscc(data.uscc)
+    mcc = v.clean_mcc(data.mcc)
+    region = v.clean_region(data.region_code)
+    contact_name = v.clean_required(data.contact_name, "contact_name", 60)
+    phone = v.clean_phone(data.contact_phone)
+    if data.settlement_cycle not in SettlementCycle.values:
+        raise DomainError("invalid", "settlement_cycle")
+    bank = data.bank_account
+    if bank.account_type not in BankAccountType.values:
+        raise DomainError("invalid", "bank_account.account_type")
+    holder = v.clean_required(bank.holder_name, "bank_account.holder_name", 200)
+    number = v.clean_bank_account(bank.account_number, bank.account_type, "bank_account.account_number")
+    bank_name = v.clean_required(bank.bank_name, "bank_account.bank_name", 100)
+    if data.fee_plan == DEFAULT_FEE_PLAN:
+        plan = default_fee_plan()
+    else:
+        plan = FeePlan.objects.filter(code=data.fee_plan).first()  # type: ignore[assignment]
+        if plan is None:
+            raise DomainError("invalid", "fee_plan")
+    if Merchant.objects.filter(uscc=uscc).exists():
+        raise DomainError("duplicate", "uscc")
+    try:
+        with transaction.atomic():
+            merchant = Merchant.objects.create(
+                merchant_no=_next_merchant_no(region, mcc),
+                legal_name=legal_name, short_name=short_name, uscc=uscc, mcc=mcc,
+                region_code=region, contact_name=contact_name, contact_phone=phone,
+                contact_email=data.contact_email, address=data.address, fee_plan=plan,
+                settlement_cycle=data.settlement_cycle,
+            )
+            SettlementAccount.objects.create(
+                merchant=merchant, holder_name=holder, account_number=number,
+                bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
+                account_type=bank.account_type,
+            )
+            ensure_accounts([merchant_payable(merchant.id)])
+            audit.record(
+                actor=actor, action="merchant.onboard", obj_type="merchant", obj_id=merchant.id,
+                merchant_id=merchant.id,
+                after={"merchant_no": merchant.merchant_no, "legal_name": legal_name, "mcc": mcc,
+                       "fee_plan": plan.code, "settlement_cycle": data.settlement_cycle},
+            )
+    except IntegrityError as exc:
+        raise DomainError("duplicate", "uscc") from exc
+    return merchant
+
+
+def _next_merchant_no(region: str, mcc: str) -> str:
+    prefix = f"{ACQUIRER_CODE}{region}{mcc}"
+    last = (
+        Merchant.objects.filter(merchant_no__startswith=prefix)
+        .order_by("-merchant_no").values_list("merchant_no", flat=True).first()
+    )
+    seq = int(last[-4:]) + 1 if last else 1
+    return f"{prefix}{seq:04d}"
+
+
+_MERCHANT_TRANSITIONS = {
+    MerchantStatus.ACTIVE: {MerchantStatus.SUSPENDED, MerchantStatus.CLOSED},
+    MerchantStatus.SUSPENDED: {MerchantStatus.ACTIVE, MerchantStatus.CLOSED},
+    MerchantStatus.CLOSED: set(),
+}
+
+
+def set_merchant_status(*, merchant_id: uuid.UUID, status: str, actor: str, reason: str) -> Merchant:
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().filter(id=merchant_id).first()
+        if merchant is None:
+            raise DomainError("unknown_merchant", "merchant_id", status=404)
+        if status not in _MERCHANT_TRANSITIONS.get(MerchantStatus(merchant.status), set()):
+            raise DomainError("bad_transition", "status", {"current": merchant.status, "target": status})
+        before = merchant.status
+        merchant.status = status
+        merchant.save(update_fields=["status", "updated_at"])
+        audit.record(actor=actor, action="merchant.status", obj_type="merchant", obj_id=merchant.id,
+                     merchant_id=merchant.id, before={"status": before},
+                     after={"status": status, "reason": reason})
+    return merchant

@@ -1,0 +1,119 @@
+"""Payment endpoints for merchants and terminals (merchant API key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router, Status
+
+from daozhang.core.http import idempotency_key, idempotent
+from daozhang.payments import selectors, services
+from daozhang.payments.schemas import (
+    ErrorOut,
+    PaymentOut,
+    PaymentPage,
+    ReversalIn,
+    ReversalOut,
+    SaleIn,
+    VoidIn,
+)
+
+router = Router(tags=["payments 交易"])
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+
+
+def _merchant(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request.merchant  # type: ignore[attr-defined]
+
+
+def _scope(request: HttpRequest) -> str:
+    return f"merchant:{_merchant(request).id}"
+
+
+def _json(data: dict[str, object]) -> dict[str, object]:
+    return PaymentOut(**data).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+@router.post("/payments/sale", response={201: PaymentOut, **ERRORS},
+             summary="Sale 消费 (card or WeChat/Alipay QR)")
+def sale(request: HttpRequest, body: SaleIn):  # type: ignore[no-untyped-def]
+    def run() -> tuple[int, object]:
+        p, _ = services.sale(
+            merchant=_merchant(request), idempotency_key=idempotency_key(request),
+            req=services.SaleRequest(**body.model_dump()),
+        )
+        return 201, _json(PaymentOut.of(p))
+
+    return idempotent(request, _scope(request), run)
+
+
+@router.post("/payments/{payment_id}/void", response={200: PaymentOut, **ERRORS}, summary="Void 撤销")
+def void(request: HttpRequest, payment_id: uuid.UUID, body: VoidIn):  # type: ignore[no-untyped-def]
+    def run() -> tuple[int, object]:
+        p = services.void(merchant=_merchant(request), payment_id=payment_id, terminal_id=body.terminal_id,
+                          actor=f"api-key:{request.api_key.prefix}")  # type: ignore[attr-defined]
+        p.refresh_from_db()
+        return 200, _json(PaymentOut.of(p))
+
+    return idempotent(request, _scope(request), run)
+
+
+@router.post("/payments/reversal", response={200: ReversalOut, **ERRORS}, summary="Reversal 冲正")
+def reversal(request: HttpRequest, body: ReversalIn):  # type: ignore[no-untyped-def]
+    def run() -> tuple[int, object]:
+        r = services.reverse(merchant=_merchant(request), terminal_id=body.terminal_id,
+                             original_stan=body.original_stan, idempotency_key=idempotency_key(request),
+                             amount=body.amount)
+        return 200, ReversalOut(**ReversalOut.of(r)).model_dump(mode="json")  # type: ignore[arg-type]
+
+    return idempotent(request, _scope(request), run)
+
+
+def _filter(
+    date_from: dt.date | None, date_to: dt.date | None, status: str | None, channel: str | None,
+    amount_min: int | None, amount_max: int | None, last4: str | None, terminal_id: str | None,
+) -> selectors.PaymentFilter:
+    return selectors.PaymentFilter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
+
+
+@router.get("/payments", response={200: PaymentPage, **ERRORS}, summary="List payments 交易查询")
+def list_payments(  # type: ignore[no-untyped-def]
+    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None,
+    status: str | None = None, channel: str | None = None, amount_min: int | None = None,
+    amount_max: int | None = None, last4: str | None = None, terminal_id: str | None = None,
+    cursor: str | None = None, limit: int = 50,
+):
+    f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
+    rows, nxt = selectors.page(selectors.payments_for(_merchant(request), f), cursor, limit)
+    return Status(200, {"items": [PaymentOut.of(p) for p in rows], "next_cursor": nxt})
+
+
+@router.get("/payments/export.csv", summary="Export payments as CSV 导出", response={200: None, **ERRORS})
+def export(  # type: ignore[no-untyped-def]
+    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None,
+    status: str | None = None, channel: str | None = None, amount_min: int | None = None,
+    amount_max: int | None = None, last4: str | None = None, terminal_id: str | None = None,
+):
+    f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
+    qs = selectors.payments_for(_merchant(request), f)
+    resp = StreamingHttpResponse(selectors.export_csv(qs), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="payments.csv"'
+    return resp
+
+
+@router.get("/payments/lookup", response={200: list[PaymentOut], **ERRORS},
+            summary="Find by RRN, or terminal + STAN 按参考号或终端+流水号查询")
+def lookup(  # type: ignore[no-untyped-def]
+    request: HttpRequest, rrn: str | None = None, terminal_id: str | None = None,
+    stan: str | None = None, business_date: dt.date | None = None,
+):
+    rows = selectors.lookup(_merchant(request), rrn=rrn, terminal_id=terminal_id, stan=stan,
+                            business_date=business_date)
+    return Status(200, [PaymentOut.of(p) for p in rows])
+
+
+@router.get("/payments/{payment_id}", response={200: PaymentOut, **ERRORS}, summary="One payment 交易详情")
+def get_payment(request: HttpRequest, payment_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return Status(200, PaymentOut.of(services.find_payment(_merchant(request), payment_id)))

@@ -1,0 +1,344 @@
+"""Sales, voids, reversals and the resolution of unknown payments.
+
+Every function that moves money does it in one transaction: the payment row changes and
+its ledger entry is posted together. Channel calls happen outside the transaction (a
+database lock must never wait on a network), and every call is idempotent twice over: the
+API's Idempotency-Key is unique per merchant on the payment row, and every ledger entry
+has its own idempotency key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from daozhang.channels.base import (
+    CHANNELS,
+    AuthRequest,
+    ChannelResult,
+    OriginalRef,
+    Outcome,
+    get_channel,
+)
+from daozhang.core import clock
+from daozhang.core.errors import DomainError, NotFound
+from daozhang.core.ids import new_id
+from daozhang.core.money import MoneyError, validate_amount_fen
+from daozhang.ledger.services import post_entry
+from daozhang.merchants.models import Merchant, MerchantStatus
+from daozhang.payments.cards import card_ref, clean_pan
+from daozhang.payments.fees import fee_for
+from daozhang.payments.ledger_entries import sale_entry, undo_entry
+from daozhang.payments.models import (
+    EntryMode,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    Reversal,
+    ReversalOutcome,
+)
+from daozhang.terminals.models import Terminal, TerminalStatus
+
+log = logging.getLogger(__name__)
+
+_STAN = re.compile(r"^\d{6}$")
+# Payment codes the payer shows: WeChat 18 digits starting 10–15; Alipay 16–24 digits
+# starting 25–30.
+_WALLET_CODE = {
+    "wechat": re.compile(r"^1[0-5]\d{16}$"),
+    "alipay": re.compile(r"^(2[5-9]|30)\d{14,22}$"),
+}
+CARD_MODES = {EntryMode.SWIPE, EntryMode.CHIP, EntryMode.CONTACTLESS}
+
+
+@dataclass(frozen=True)
+class SaleRequest:
+    terminal_id: str
+    stan: str
+    amount: object  # validated here: only a positive int of fen passes
+    channel: str
+    entry_mode: str
+    card_number: str | None = None
+    wallet_auth_code: str | None = None
+
+
+def _amount(value: object) -> int:
+    try:
+        return validate_amount_fen(value)
+    except MoneyError as exc:
+        raise DomainError(exc.reason, "amount") from exc
+
+
+def merchant_terminal(merchant: Merchant, tid: str, field: str = "terminal_id") -> Terminal:
+    """A terminal of this merchant; another merchant's terminal is reported as unknown."""
+    terminal = Terminal.objects.filter(terminal_id=(tid or "").upper()).first()
+    if terminal is None or terminal.merchant_id != merchant.id:
+        raise DomainError("unknown_terminal", field, status=404)
+    return terminal
+
+
+def _validate_sale(req: SaleRequest) -> tuple[int, str | None]:
+    amount = _amount(req.amount)
+    if req.channel not in CHANNELS:
+        raise DomainError("invalid", "channel")
+    if not _STAN.match(req.stan or ""):
+        raise DomainError("invalid", "stan")
+    pan = None
+    if req.channel == "card":
+        if req.entry_mode not in CARD_MODES:
+            raise DomainError("invalid", "entry_mode")
+        if req.wallet_auth_code:
+            raise DomainError("channel_mismatch", "wallet_auth_code")
+        if not req.card_number:
+            raise DomainError("required", "card_number")
+        pan = clean_pan(req.card_number)
+    else:
+        if req.entry_mode != EntryMode.QR:
+            raise DomainError("invalid", "entry_mode")
+        if req.card_number:
+            raise DomainError("channel_mismatch", "card_number")
+        if not _WALLET_CODE[req.channel].match(req.wallet_auth_code or ""):
+            raise DomainError("invalid", "wallet_auth_code")
+    return amount, pan
+
+
+def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple[Payment, bool]:
+    """Authorise a sale with its channel and book it. Returns (payment, replayed)."""
+    amount, pan = _validate_sale(req)
+    existing = Payment.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replay(existing, req, amount), True
+    if merchant.status != MerchantStatus.ACTIVE:
+        raise DomainError("merchant_not_active", "merchant", {"status": merchant.status}, 409)
+    terminal = merchant_terminal(merchant, req.terminal_id)
+    if terminal.status != TerminalStatus.ACTIVE:
+        raise DomainError("terminal_not_active", "terminal_id", {"status": terminal.status}, 409)
+
+    payment_id = new_id()
+    result = get_channel(req.channel).authorize(
+        AuthRequest(
+            payment_id=payment_id, merchant_no=merchant.merchant_no, terminal_id=terminal.terminal_id,
+            stan=req.stan, amount_fen=amount, currency="CNY", entry_mode=req.entry_mode,
+            pan=pan, wallet_auth_code=req.wallet_auth_code,
+        )
+    )
+    card = card_ref(pan) if pan else None
+    del pan
+    now = clock.now()
+    payment = Payment(
+        id=payment_id, merchant=merchant, terminal=terminal, idempotency_key=idempotency_key,
+        channel=req.channel, entry_mode=req.entry_mode, card_type=result.card_type, amount=amount,
+        status=_status_of(result), response_code=result.response_code,
+        response_message=result.message[:120], stan=req.stan, rrn=result.rrn,
+        auth_code=result.auth_code, channel_txn_id=result.channel_txn_id,
+        masked_pan=card.masked if card else "", last4=card.last4 if card else "",
+        pan_token=card.token if card else "", business_date=clock.business_date(now),
+        created_at=now, updated_at=now,
+    )
+    if payment.status == PaymentStatus.APPROVED:
+        fee = fee_for(merchant.fee_plan, channel=req.channel, entry_mode=req.entry_mode,
+                      card_type=result.card_type, amount_fen=amount)
+        payment.fee, payment.fee_rule = fee.fen, fee.rule
+    try:
+        with transaction.atomic():
+            payment.save(force_insert=True)
+            if payment.status == PaymentStatus.APPROVED:
+                post_entry(sale_entry(payment_id=payment.id, merchant_id=merchant.id,
+                                      channel=payment.channel, amount=amount, fee=payment.fee,
+                                      business_date=payment.business_date), keys_are_new=True)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its result.
+        existing = Payment.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replay(existing, req, amount), True
+    return payment, False
+
+
+def _status_of(result: ChannelResult) -> str:
+    return {
+        Outcome.APPROVED: PaymentStatus.APPROVED,
+        Outcome.DECLINED: PaymentStatus.DECLINED,
+        Outcome.FAILED: PaymentStatus.FAILED,
+        Outcome.UNKNOWN: PaymentStatus.UNKNOWN,
+    }[result.outcome]
+
+
+def _replay(existing: Payment, req: SaleRequest, amount: int) -> Payment:
+    same = (
+        existing.amount == amount and existing.channel == req.channel
+        and existing.stan == req.stan and existing.terminal.terminal_id == (req.terminal_id or "").upper()
+    )
+    if not same:
+        raise DomainError("idempotency_key_reused", "Idempotency-Key", status=422)
+    return existing
+
+
+def _original(p: Payment) -> OriginalRef:
+    return OriginalRef(p.id, p.terminal.terminal_id, p.stan, p.amount, p.rrn, p.channel_txn_id)
+
+
+def _event(p: Payment, kind: str, result: ChannelResult | None = None, detail: str = "") -> None:
+    PaymentEvent.objects.create(
+        payment=p, merchant_id=p.merchant_id, at=clock.now(), kind=kind,
+        response_code=result.response_code if result else "",
+        detail=(detail or (result.message if result else ""))[:200],
+    )
+
+
+def find_payment(merchant: Merchant, payment_id: uuid.UUID) -> Payment:
+    p = Payment.objects.select_related("terminal").filter(merchant=merchant, id=payment_id).first()
+    if p is None:
+        raise NotFound("payment_id")
+    return p
+
+
+def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: str = "") -> Payment:
+    """撤销: same business day, same terminal, full amount, of an approved sale."""
+    p = find_payment(merchant, payment_id)
+    if p.status == PaymentStatus.VOIDED:
+        return p  # a repeated void: already done, nothing moves again
+    terminal = merchant_terminal(merchant, terminal_id)
+    if terminal.id != p.terminal_id:
+        raise DomainError("void_not_allowed", "terminal_id", {"detail": "another terminal / 非原终端"}, 409)
+    if p.status != PaymentStatus.APPROVED:
+        raise DomainError("void_not_allowed", "payment_id", {"detail": p.status}, 409)
+    if p.business_date != clock.business_date():
+        raise DomainError("void_not_allowed", "payment_id", {"detail": "not today / 非当日交易"}, 409)
+    result = get_channel(p.channel).void(_original(p))
+    if result.outcome != Outcome.APPROVED:
+        _event(p, "void_failed", result)
+        raise DomainError("channel_unavailable", None, status=503)
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(id=p.id)
+        if locked.status != PaymentStatus.APPROVED:
+            return locked
+        now = clock.now()
+        locked.status, locked.voided_at, locked.updated_at = PaymentStatus.VOIDED, now, now
+        locked.save(update_fields=["status", "voided_at", "updated_at"])
+        post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="void",
+                              business_date=clock.business_date(now)))
+        _event(locked, "voided", result, actor)
+    return locked
+
+
+def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempotency_key: str,
+            amount: object = None, source: str = "terminal") -> Reversal:
+    """冲正. Undo an approved or unknown sale; acknowledge and record any other case.
+
+    A reversal for a sale we never recorded (we crashed, or the request was lost) is
+    forwarded to the channel so a debited cardholder is made whole, and recorded.
+    """
+    done = Reversal.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+    if done is not None:
+        return done
+    if not _STAN.match(original_stan or ""):
+        raise DomainError("invalid", "original_stan")
+    fen = _amount(amount) if amount is not None else None
+    terminal = merchant_terminal(merchant, terminal_id)
+    today = clock.business_date()
+    p = (
+        Payment.objects.select_related("terminal")
+        .filter(terminal=terminal, stan=original_stan,
+                business_date__in=[today, today - dt.timedelta(days=1)])
+        .order_by("-created_at").first()
+    )
+    if p is None:
+        ref = OriginalRef(None, terminal.terminal_id, original_stan, fen or 0)
+        # Only card terminals send ISO 8583 reversals, so an orphan goes to the card network.
+        result = get_channel("card").reverse(ref)
+        if result.outcome == Outcome.FAILED:
+            raise DomainError("channel_unavailable", None, status=503)
+        return _record_reversal(merchant, terminal, None, idempotency_key, original_stan, fen,
+                                ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today)
+    if p.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
+                                ReversalOutcome.NOTHING_TO_UNDO, "00", source, today)
+    if p.status in (PaymentStatus.VOIDED, PaymentStatus.REVERSED):
+        return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
+                                ReversalOutcome.ALREADY_UNDONE, "00", source, today)
+    result = get_channel(p.channel).reverse(_original(p))
+    if result.outcome != Outcome.APPROVED:
+        _event(p, "reversal_failed", result)
+        raise DomainError("channel_unavailable", None, status=503)
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(id=p.id)
+        outcome = ReversalOutcome.ALREADY_UNDONE
+        if locked.status in (PaymentStatus.APPROVED, PaymentStatus.UNKNOWN):
+            was_booked = locked.status == PaymentStatus.APPROVED
+            now = clock.now()
+            locked.status, locked.reversed_at, locked.updated_at = PaymentStatus.REVERSED, now, now
+            locked.save(update_fields=["status", "reversed_at", "updated_at"])
+            if was_booked:
+                post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="reversal",
+                                      business_date=clock.business_date(now)))
+            _event(locked, "reversed", result, f"by {source}")
+            outcome = ReversalOutcome.REVERSED
+        return _record_reversal(merchant, terminal, locked, idempotency_key, original_stan, fen,
+                                outcome, result.response_code, source, today)
+
+
+def _record_reversal(merchant: Merchant, terminal: Terminal, p: Payment | None, key: str, stan: str,
+                     amount: int | None, outcome: str, code: str, source: str, day: dt.date) -> Reversal:
+    try:
+        with transaction.atomic():
+            return Reversal.objects.create(
+                merchant=merchant, terminal=terminal, payment=p, idempotency_key=key,
+                original_stan=stan, amount=amount, outcome=outcome, response_code=code,
+                source=source, business_date=day, created_at=clock.now(),
+            )
+    except IntegrityError:
+        return Reversal.objects.get(merchant=merchant, idempotency_key=key)
+
+
+def resolve_unknown(payment_id: uuid.UUID) -> str:
+    """Settle the fate of a payment left unknown by a timeout.
+
+    Cards: the cardholder may have been debited but the terminal gave no goods, so the
+    sale is reversed (the terminal should have done it; we do it when it did not).
+    Wallets: the payer may still have confirmed; ask the wallet and book it if paid.
+    """
+    p = Payment.objects.select_related("terminal", "merchant", "merchant__fee_plan").get(id=payment_id)
+    if p.status != PaymentStatus.UNKNOWN:
+        return p.status
+    if p.channel == "card":
+        rev = reverse(merchant=p.merchant, terminal_id=p.terminal.terminal_id, original_stan=p.stan,
+                      idempotency_key=f"auto-reversal:{p.id}", source="worker")
+        return rev.outcome
+    result = get_channel(p.channel).query(_original(p))
+    if result.outcome == Outcome.FAILED:
+        return PaymentStatus.UNKNOWN
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(id=p.id)
+        if locked.status != PaymentStatus.UNKNOWN:
+            return locked.status
+        now = clock.now()
+        if result.outcome == Outcome.APPROVED:
+            fee = fee_for(p.merchant.fee_plan, channel=p.channel, entry_mode=p.entry_mode,
+                          card_type=p.card_type, amount_fen=p.amount)
+            locked.status, locked.fee, locked.fee_rule = PaymentStatus.APPROVED, fee.fen, fee.rule
+            locked.response_code, locked.rrn = result.response_code, result.rrn
+            locked.auth_code, locked.channel_txn_id = result.auth_code, result.channel_txn_id
+            # Booked on the day it was confirmed: that is when the money became ours to settle.
+            post_entry(sale_entry(payment_id=p.id, merchant_id=p.merchant_id, channel=p.channel,
+                                  amount=p.amount, fee=fee.fen, business_date=clock.business_date(now)))
+            _event(locked, "confirmed", result)
+        else:
+            locked.status, locked.response_code = PaymentStatus.DECLINED, result.response_code
+            _event(locked, "closed", result, "payer did not pay / 付款人未完成支付")
+        locked.updated_at = now
+        locked.save()
+    return locked.status
+
+
+def stale_unknown_payments(older_than: dt.timedelta, limit: int = 500) -> list[uuid.UUID]:
+    cutoff = clock.now() - older_than
+    return list(
+        Payment.objects.filter(status=PaymentStatus.UNKNOWN, created_at__lt=cutoff)
+        .order_by("created_at").values_list("id", flat=True)[:limit]
+    )

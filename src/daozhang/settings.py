@@ -1,0 +1,150 @@
+"""Django settings for daozhang.
+
+Every value an operator may change comes from an environment variable with an embedded
+default, so that `make run` works on a fresh machine and production only sets variables
+(the full list is in docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = Path(os.environ.get("DAOZHANG_HOME", Path.cwd()))
+VAR_DIR = Path(os.environ.get("DAOZHANG_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("DAOZHANG_DEBUG", False)
+SECRET_KEY = os.environ.get("DAOZHANG_SECRET_KEY", "dev-only-insecure-secret-change-me")
+# Keyed token for card numbers (HMAC-SHA256). Separate from SECRET_KEY so it can be
+# rotated and kept in an HSM-backed store independently of session signing.
+PAN_TOKEN_KEY = os.environ.get("DAOZHANG_PAN_TOKEN_KEY", "dev-only-pan-token-key-change-me")
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("DAOZHANG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+] + ["testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "daozhang.core",
+    "daozhang.ledger",
+    "daozhang.merchants",
+    "daozhang.terminals",
+    "daozhang.channels",
+    "daozhang.payments",
+    "daozhang.audit",
+    "daozhang.access",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "daozhang.urls"
+WSGI_APPLICATION = "daozhang.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'daozhang.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _DEFAULT_SQLITE), conn_max_age=600
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE transactions take the write lock
+    # at BEGIN so two writers queue on busy_timeout instead of failing with "locked"
+    # half-way through a money movement.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = "Asia/Shanghai"
+BUSINESS_TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "DAOZHANG_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
+        ),
+    }
+}
+
+# Channel modes: "sandbox" is the only implementation shipped; a production adapter is
+# selected by naming its class path here.
+CHANNEL_BACKENDS = {
+    "card": os.environ.get("DAOZHANG_CHANNEL_CARD", "daozhang.channels.sandbox.SandboxCardNetwork"),
+    "wechat": os.environ.get("DAOZHANG_CHANNEL_WECHAT", "daozhang.channels.sandbox.SandboxWeChatPay"),
+    "alipay": os.environ.get("DAOZHANG_CHANNEL_ALIPAY", "daozhang.channels.sandbox.SandboxAlipay"),
+}
+# How long an unknown (timed-out) sale waits for the terminal's own reversal before the
+# worker reverses it automatically.
+UNKNOWN_PAYMENT_REVERSAL_SECONDS = int(os.environ.get("DAOZHANG_UNKNOWN_REVERSAL_SECONDS", "300"))
+# Hot platform accounts (channel receivables, fee income) are split into this many
+# sub-accounts so concurrent payments do not queue on one row lock.
+LEDGER_HOT_ACCOUNT_SHARDS = int(os.environ.get("DAOZHANG_LEDGER_SHARDS", "16"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DAOZHANG_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+NINJA_PAGINATION_PER_PAGE = 50
+SESSION_COOKIE_AGE = int(os.environ.get("DAOZHANG_SESSION_SECONDS", "1800"))

@@ -1,0 +1,60 @@
+"""Staff endpoints for terminal registration, binding and lifecycle."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from daozhang.core.http import idempotent, require_perm
+from daozhang.merchants.api import ERRORS, TerminalOut
+from daozhang.terminals import services
+
+staff_router = Router(tags=["staff: terminals 运营：终端"])
+
+
+class TerminalIn(Schema):
+    serial_number: str
+    terminal_id: str
+    model: str = ""
+
+
+class BindIn(Schema):
+    merchant_id: uuid.UUID
+    install_address: str = ""
+
+
+class TerminalStatusIn(Schema):
+    status: str
+    reason: str = ""
+
+
+def _out(t: object) -> dict[str, object]:
+    return TerminalOut(**TerminalOut.of(t)).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+@staff_router.post("/terminals", response={201: TerminalOut, **ERRORS}, summary="Register a device 终端入库")
+def register(request: HttpRequest, body: TerminalIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "terminals.add_terminal")
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+        201, _out(services.register_terminal(serial_number=body.serial_number, terminal_id=body.terminal_id,
+                                             model=body.model, actor=actor))))
+
+
+@staff_router.post("/terminals/{terminal_pk}/bind", response={200: TerminalOut, **ERRORS},
+                   summary="Bind to a merchant 绑定商户")
+def bind(request: HttpRequest, terminal_pk: uuid.UUID, body: BindIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "terminals.change_terminal")
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+        200, _out(services.bind_terminal(terminal_id=terminal_pk, merchant_id=body.merchant_id,
+                                         install_address=body.install_address, actor=actor))))
+
+
+@staff_router.post("/terminals/{terminal_pk}/status", response={200: TerminalOut, **ERRORS},
+                   summary="Activate, suspend, unbind or retire 激活/停用/解绑/报废")
+def status(request: HttpRequest, terminal_pk: uuid.UUID, body: TerminalStatusIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "terminals.change_terminal")
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+        200, _out(services.set_terminal_status(terminal_id=terminal_pk, status=body.status, actor=actor,
+                                               reason=body.reason))))

@@ -1,0 +1,84 @@
+"""A throw-away PostgreSQL server for tests and benchmarks.
+
+Started from the PostgreSQL 15 server binaries on the machine, in a temporary directory,
+on a free loopback port; as root it runs as the `postgres` user (PostgreSQL refuses
+root). `durable=False` turns fsync off: right for tests, wrong for benchmarks of commit
+paths, which keep it on and say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin")]
+
+
+def find_bin() -> Path:
+    for d in BIN_DIRS:
+        if (d / "initdb").exists():
+            return d
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise RuntimeError("PostgreSQL server binaries not found: apt-get install -y postgresql-15")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PgServer:
+    root: Path
+    port: int
+    bin: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *cmd: str) -> None:
+        prefix: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start(durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
+    bindir = find_bin()
+    root = Path(tempfile.mkdtemp(prefix="daozhang-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    server = PgServer(root, _free_port(), bindir)
+    server._run(str(bindir / "initdb"), "-D", str(root / "data"), "-A", "trust", "-U", "postgres",
+                "-E", "UTF8", "--locale=C")
+    opts = [f"-p {server.port}", f"-k {root}", "-c listen_addresses=127.0.0.1",
+            "-c max_connections=200", "-c shared_buffers=256MB"]
+    if not durable:
+        opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    opts += list(extra)
+    server._run(str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w",
+                "-o", " ".join(opts), "start")
+    return server
+
+
+@contextlib.contextmanager
+def running(durable: bool = False) -> Iterator[PgServer]:
+    server = start(durable=durable)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,23 @@
+"""pytest plugin: with DAOZHANG_TEST_DB=postgres, run the suite on a throw-away server.
+
+Loaded with `-p daozhang.testing.pytest_pg` so it runs before pytest-django reads the
+settings: the server is started and DATABASE_URL set at import, and stopped when pytest
+ends, on failure too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+from daozhang.testing import pgserver
+
+_server = None
+if os.environ.get("DAOZHANG_TEST_DB") == "postgres" and not os.environ.get("DATABASE_URL"):
+    _server = pgserver.start(durable=False)
+    os.environ["DATABASE_URL"] = _server.url
+    atexit.register(_server.stop)
+
+
+def pytest_report_header() -> str:
+    return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded default)')}"
