@@ -108,3 +108,16 @@ def staff_client(db: None) -> Client:
     user = get_user_model().objects.create_superuser("boss", "boss@example.com", "x-very-long-pw-1")
     _, raw = issue_staff_token(user=user, name="test")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def child_env(transactional_db: None, settings: Any) -> dict[str, str]:
+    """Environment for a real child process (`daozhang worker`, …) on the test database."""
+    import os
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "DAOZHANG_UNKNOWN_REVERSAL_SECONDS": "0"}

@@ -98,6 +98,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
+    # Tests that start real processes (worker, crash tests) need the test database in a
+    # file those processes can open; the pytest plugin sets this.
+    if os.environ.get("DAOZHANG_TEST_SQLITE_FILE"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["DAOZHANG_TEST_SQLITE_FILE"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,4 +1,5 @@
-"""pytest plugin: with DAOZHANG_TEST_DB=postgres, run the suite on a throw-away server.
+"""pytest plugin: with DAOZHANG_TEST_DB=postgres, run the suite on a throw-away server;
+otherwise keep the SQLite test database in a temporary file that child processes can open.
 
 Loaded with `-p daozhang.testing.pytest_pg` so it runs before pytest-django reads the
 settings: the server is started and DATABASE_URL set at import, and stopped when pytest
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 
 from daozhang.testing import pgserver
 
@@ -17,6 +20,10 @@ if os.environ.get("DAOZHANG_TEST_DB") == "postgres" and not os.environ.get("DATA
     _server = pgserver.start(durable=False)
     os.environ["DATABASE_URL"] = _server.url
     atexit.register(_server.stop)
+elif not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    _tmp = tempfile.mkdtemp(prefix="daozhang-test-")
+    os.environ.setdefault("DAOZHANG_TEST_SQLITE_FILE", os.path.join(_tmp, "test.sqlite3"))
+    atexit.register(shutil.rmtree, _tmp, True)
 
 
 def pytest_report_header() -> str:
