@@ -15,3 +15,28 @@ class PeriodicRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="periodic_run_once")]
+
+
+class JobRun(models.Model):
+    """Progress of a long batch job (import, settlement run, reconciliation), for the console.
+
+    Written in its own short transactions as the job advances, so staff can watch a run
+    from another process and see where a crashed one stopped.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running 进行中"
+        SUCCEEDED = "succeeded", "Succeeded 成功"
+        FAILED = "failed", "Failed 失败"
+
+    kind = models.CharField(max_length=40)
+    label = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    total = models.BigIntegerField(null=True, blank=True)
+    done = models.BigIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "started_at"], name="jobrun_kind_started")]
