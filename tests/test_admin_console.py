@@ -19,7 +19,7 @@ def test_staff_browse_payments_ledger_and_audit_but_cannot_edit_them(merchant_ki
         assert r.status_code == 200, url
     p = Payment.objects.get()
     page = c.get(f"/admin/payments/payment/{p.id}/change/")
-    assert page.status_code == 200 and b"123.45" in page.content or b"12345" in page.content
+    assert page.status_code == 200 and b"12345" in page.content
     r = c.post(f"/admin/payments/payment/{p.id}/change/", {"amount": 1, "status": "approved"})
     assert r.status_code == 403
     assert Payment.objects.get().amount == 12345

@@ -98,3 +98,29 @@ def test_issued_api_key_works_once_shown_and_is_stored_hashed(staff_client):
     raw = r.json()["key"]
     assert raw.startswith("dzk_") and not ApiKey.objects.filter(key_hash=raw).exists()
     assert staff_client.get("/api/v1/merchant", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["id"] == m["id"]
+
+
+def test_api_key_replay_never_reveals_the_key_again(staff_client):
+    from daozhang.access.models import ApiKey, IdempotencyRecord
+
+    m = _post(staff_client, "/api/v1/staff/merchants", ONBOARD, "m").json()
+    first = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/api-keys", {"name": "pos"}, "same")
+    again = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/api-keys", {"name": "pos"}, "same")
+    assert first.json()["key"].startswith("dzk_")
+    assert again.status_code == 201 and again.json()["key"] is None and again.json()["id"] == first.json()["id"]
+    assert ApiKey.objects.count() == 1
+    assert first.json()["key"] not in str(list(IdempotencyRecord.objects.values_list("body", flat=True)))
+
+
+def test_merchant_portal_login_is_created_for_one_merchant(staff_client):
+    from django.contrib.auth import authenticate
+
+    m = _post(staff_client, "/api/v1/staff/merchants", ONBOARD, "m").json()
+    weak = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/users", {"username": "wang", "password": "123"},
+                 "u0")
+    assert weak.status_code == 400 and weak.json()["error"]["field"] == "password"
+    r = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/users",
+              {"username": "wang", "password": "a-long-pass-2026"}, "u1")
+    assert r.status_code == 201 and r.json()["merchant_no"] == m["merchant_no"]
+    user = authenticate(username="wang", password="a-long-pass-2026")
+    assert user is not None and not user.is_staff and user.merchant_user.merchant_id.hex == m["id"].replace("-", "")

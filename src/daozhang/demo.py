@@ -89,6 +89,7 @@ def load(days: int = 28, say: Callable[[str], None] = print) -> dict[str, str]:
         m = _merchant(i, dm)
         ts = _terminals(i, m)
         creds[f"api key {dm.short} ({m.merchant_no})"] = _api_key(m)
+        creds[f"merchant login {dm.short}"] = f"{_merchant_login(i, m)} / {DEMO_PASSWORD}"
         rows.append((m, ts, dm))
     say(f"demo: {len(rows)} merchants, {sum(len(t) for _, t, _ in rows)} terminals")
     history = list(_history(rows, days, rng))
@@ -144,6 +145,14 @@ def _terminals(i: int, m: Merchant) -> list[Terminal]:
                                               actor="system:demo", reason="demo")
         out.append(t)
     return out
+
+
+def _merchant_login(i: int, m: Merchant) -> str:
+    username = f"merchant{i + 1}"
+    if not get_user_model().objects.filter(username=username).exists():
+        merchants.create_merchant_user(merchant_id=m.id, username=username, password=DEMO_PASSWORD,
+                                       role="owner", actor="system:demo")
+    return username
 
 
 def _api_key(m: Merchant) -> str:

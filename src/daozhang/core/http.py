@@ -106,11 +106,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(api, request, DomainError("internal", None, {"ref": ref}, 500))
 
 
-def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]]) -> Status[Any]:
+def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]],
+               redact: tuple[str, ...] = ()) -> Status[Any]:
     """Run a state-changing call once per Idempotency-Key; a replay gets the first answer.
 
     Errors are not stored: a call that failed changed nothing, so it may be sent again
-    with the same key. A different request under a key that succeeded is refused.
+    with the same key. A different request under a key that succeeded is refused. Fields
+    in `redact` (secrets shown once) are stored as null, so a replay never reveals them.
     """
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 120:
@@ -124,8 +126,9 @@ def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, An
     status, body = run()
     try:
         with transaction.atomic():
+            stored = {**body, **dict.fromkeys(redact)} if redact else body
             IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest,
-                                             status_code=status, body=body)
+                                             status_code=status, body=stored)
     except IntegrityError:
         rec = IdempotencyRecord.objects.get(scope=scope, key=key)
         return Status(rec.status_code, rec.body)

@@ -125,7 +125,20 @@ class ApiKeyOut(Schema):
     id: uuid.UUID
     name: str
     prefix: str
-    key: str
+    key: str | None  # shown once; null on an idempotent replay
+
+
+class MerchantUserIn(Schema):
+    username: str
+    password: str
+    role: str = "owner"
+
+
+class MerchantUserOut(Schema):
+    id: int
+    username: str
+    role: str
+    merchant_no: str
 
 
 @staff_router.post("/merchants", response={201: MerchantOut, **ERRORS}, summary="Onboard a merchant 商户入网")
@@ -170,6 +183,24 @@ def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  
     m = Merchant.objects.filter(id=merchant_id).first()
     if m is None:
         raise DomainError("unknown_merchant", "merchant_id", status=404)
-    # Not stored for replay: the raw key must never be written anywhere.
-    key, raw = issue_api_key(merchant=m, name=body.name[:60] or "api", actor=actor)
-    return Status(201, {"id": key.id, "name": key.name, "prefix": key.prefix, "key": raw})
+
+    def run() -> tuple[int, object]:
+        key, raw = issue_api_key(merchant=m, name=body.name[:60] or "api", actor=actor)
+        return 201, {"id": str(key.id), "name": key.name, "prefix": key.prefix, "key": raw}
+
+    # The raw key is never written anywhere: a replay answers with the key's id, not the key.
+    return idempotent(request, f"staff:{request.staff_user.id}", run, redact=("key",))  # type: ignore[attr-defined]
+
+
+@staff_router.post("/merchants/{merchant_id}/users", response={201: MerchantUserOut, **ERRORS},
+                   summary="Create a portal login for a merchant 创建商户登录账号")
+def new_merchant_user(request: HttpRequest, merchant_id: uuid.UUID, body: MerchantUserIn):  # type: ignore[no-untyped-def]
+    actor = require_perm(request, "merchants.add_merchantuser")
+
+    def run() -> tuple[int, object]:
+        mu = services.create_merchant_user(merchant_id=merchant_id, username=body.username, password=body.password,
+                                           role=body.role, actor=actor)
+        return 201, {"id": mu.user_id, "username": mu.user.get_username(), "role": mu.role,
+                     "merchant_no": mu.merchant.merchant_no}
+
+    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from daozhang.audit import services as audit
@@ -16,7 +19,9 @@ from daozhang.merchants.models import (
     BankAccountType,
     FeePlan,
     Merchant,
+    MerchantRole,
     MerchantStatus,
+    MerchantUser,
     SettlementAccount,
     SettlementCycle,
 )
@@ -139,3 +144,27 @@ def set_merchant_status(*, merchant_id: uuid.UUID, status: str, actor: str, reas
                      merchant_id=merchant.id, before={"status": before},
                      after={"status": status, "reason": reason})
     return merchant
+
+
+def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str, role: str,
+                         actor: str) -> MerchantUser:
+    """A portal login bound to one merchant (never staff: it sees only that merchant)."""
+    merchant = Merchant.objects.filter(id=merchant_id).first()
+    if merchant is None:
+        raise DomainError("unknown_merchant", "merchant_id", status=404)
+    name = v.clean_required(username, "username", 60)
+    if role not in MerchantRole.values:
+        raise DomainError("invalid", "role")
+    user_model = get_user_model()
+    try:
+        validate_password(password, user_model(username=name))
+    except ValidationError as exc:
+        raise DomainError("weak_password", "password", {"detail": " ".join(exc.messages)}) from exc
+    if user_model.objects.filter(username=name).exists():
+        raise DomainError("duplicate", "username")
+    with transaction.atomic():
+        user = user_model.objects.create_user(username=name, password=password)
+        mu = MerchantUser.objects.create(user=user, merchant=merchant, role=role)
+        audit.record(actor=actor, action="merchant_user.create", obj_type="merchant_user", obj_id=user.pk,
+                     merchant_id=merchant.id, after={"username": name, "role": role})
+    return mu
