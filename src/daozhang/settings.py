@@ -123,6 +123,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves static files from the app directories directly, so the embedded
 # default needs no collectstatic step; production may run collectstatic and a CDN.
 WHITENOISE_USE_FINDERS = True
+# The embedded SQLite file and collected static files live here; create it on first start.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 TASKS = {
