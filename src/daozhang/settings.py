@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "daozhang.terminals",
     "daozhang.channels",
     "daozhang.payments",
+    "daozhang.settlement",
     "daozhang.audit",
     "daozhang.access",
 ]

@@ -40,6 +40,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "bad_card_number": ("The card number is not valid.", "卡号无效。"),
     "bad_last4": ("Give exactly the last four digits of the card.", "请填写卡号后四位数字。"),
     "weak_password": ("The password is too weak: {detail}", "密码强度不足：{detail}"),
+    "calendar_gap": (
+        "No working-day calendar covers {year}: load the official {year} schedule (daozhang calendar load FILE).",
+        "尚无 {year} 年的工作日历：请导入 {year} 年官方放假安排（daozhang calendar load FILE）。",
+    ),
+    "calendar_file": ("Calendar file, line {line}: {detail}.", "日历文件第 {line} 行：{detail}。"),
     "duplicate": ("A record with this value already exists.", "该值已存在。"),
     "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),
     "terminal_not_active": ("The terminal is {status}, not active.", "终端状态为 {status}，不可交易。"),

@@ -40,3 +40,23 @@ class JobRun(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "started_at"], name="jobrun_kind_started")]
+
+
+class Alert(models.Model):
+    """Something staff must act on (a calendar year missing, a payout queue stuck…).
+
+    One open alert per (kind, key); raising it again only refreshes it.
+    """
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=80)
+    message_en = models.CharField(max_length=300)
+    message_zh = models.CharField(max_length=300)
+    raised_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], condition=models.Q(resolved_at__isnull=True),
+                                    name="one_open_alert"),
+        ]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SettlementConfig(AppConfig):
+    name = "daozhang.settlement"
+    label = "settlement"
+    verbose_name = "Settlement 结算"
+
+    def ready(self) -> None:
+        from daozhang.settlement import tasks  # noqa: F401 - registers periodic jobs
