@@ -150,6 +150,21 @@ UNKNOWN_PAYMENT_REVERSAL_SECONDS = int(os.environ.get("DAOZHANG_UNKNOWN_REVERSAL
 # sub-accounts so concurrent payments do not queue on one row lock.
 LEDGER_HOT_ACCOUNT_SHARDS = int(os.environ.get("DAOZHANG_LEDGER_SHARDS", "16"))
 
+# Settlement (docs/operations.md): cut-off times per cycle, Asia/Shanghai, HH:MM.
+SETTLEMENT_CUTOFFS = {
+    "T1": os.environ.get("DAOZHANG_T1_CUTOFF", "23:00"),
+    "D0": os.environ.get("DAOZHANG_D0_CUTOFF", "15:00"),
+}
+# Same-day (D0) settlement charge: a rate in ppm of the net (500 = 0.05%) plus a fixed part.
+D0_FEE_PPM = int(os.environ.get("DAOZHANG_D0_FEE_PPM", "500"))
+D0_FEE_FIXED_FEN = int(os.environ.get("DAOZHANG_D0_FEE_FIXED_FEN", "0"))
+# A net below this is carried to the next batch instead of paid (bank transfers cost money).
+MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
+# Bank behind payouts, like the payment channels: a class path; the sandbox ships.
+BANK_BACKEND = os.environ.get("DAOZHANG_BANK", "daozhang.channels.sandbox_bank.SandboxBank")
+# Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
+PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

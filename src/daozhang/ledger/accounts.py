@@ -64,3 +64,43 @@ def fee_income(shard: int) -> AccountSpec:
 
 def pick_shard() -> int:
     return random.randrange(settings.LEDGER_HOT_ACCOUNT_SHARDS)  # noqa: S311 - load spreading, not security
+
+
+def merchant_payout_due(merchant_id: uuid.UUID) -> AccountSpec:
+    """Settled in a batch, owed to the merchant, not yet paid out (or returned by the bank)."""
+    return AccountSpec(
+        code=f"merchant:{merchant_id}:payout_due",
+        purpose="merchant_payout_due",
+        type=AccountType.LIABILITY,
+        merchant_id=merchant_id,
+    )
+
+
+def merchant_frozen(merchant_id: uuid.UUID) -> AccountSpec:
+    """Funds held by risk or compliance: owed, but not to be settled until released."""
+    return AccountSpec(
+        code=f"merchant:{merchant_id}:frozen",
+        purpose="merchant_frozen",
+        type=AccountType.LIABILITY,
+        merchant_id=merchant_id,
+    )
+
+
+def payouts_in_transit(shard: int) -> AccountSpec:
+    """Payouts the bank has accepted and not yet confirmed paid or returned."""
+    return AccountSpec(
+        code=f"platform:payouts_in_transit:{shard:02d}",
+        purpose="payouts_in_transit",
+        type=AccountType.LIABILITY,
+        shard=shard,
+    )
+
+
+def settlement_bank(shard: int) -> AccountSpec:
+    """The acquirer's settlement account at its bank: payouts leave from here."""
+    return AccountSpec(
+        code=f"platform:settlement_bank:{shard:02d}",
+        purpose="settlement_bank",
+        type=AccountType.ASSET,
+        shard=shard,
+    )

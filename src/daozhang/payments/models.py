@@ -64,6 +64,12 @@ class Payment(models.Model):
     updated_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the sale is booked in the ledger: the date of the settlement batch that pays
+    # it (business date, rolled to the next day after the merchant's cycle cut-off). Null
+    # means never booked (declined, failed, unknown). A void or reversal of a booked sale
+    # sets `undo_settlement_date`: the batch that deducts it.
+    settlement_date = models.DateField(null=True, blank=True)
+    undo_settlement_date = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -77,6 +83,10 @@ class Payment(models.Model):
             models.Index(fields=["merchant", "rrn"], name="pay_merchant_rrn"),
             models.Index(fields=["terminal", "stan", "business_date"], name="pay_terminal_stan"),
             models.Index(fields=["status", "created_at"], name="pay_status_created"),
+            models.Index(fields=["settlement_date", "merchant"], include=["amount", "fee"],
+                         condition=models.Q(settlement_date__isnull=False), name="pay_settlement"),
+            models.Index(fields=["undo_settlement_date", "merchant"], include=["amount", "fee"],
+                         condition=models.Q(undo_settlement_date__isnull=False), name="pay_undo_settlement"),
         ]
 
     @property

@@ -32,6 +32,7 @@ from daozhang.core.money import MoneyError, validate_amount_fen
 from daozhang.ledger.services import post_entry
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.payments.cards import card_ref, clean_pan
+from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
 from daozhang.payments.fees import fee_for
 from daozhang.payments.ledger_entries import sale_entry, undo_entry
 from daozhang.payments.models import (
@@ -144,6 +145,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple
         fee = fee_for(merchant.fee_plan, channel=req.channel, entry_mode=req.entry_mode,
                       card_type=result.card_type, amount_fen=amount)
         payment.fee, payment.fee_rule = fee.fen, fee.rule
+        payment.settlement_date = settlement_date_for(now, merchant.settlement_cycle)
     try:
         with transaction.atomic():
             payment.save(force_insert=True)
@@ -220,7 +222,8 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
             return locked
         now = clock.now()
         locked.status, locked.voided_at, locked.updated_at = PaymentStatus.VOIDED, now, now
-        locked.save(update_fields=["status", "voided_at", "updated_at"])
+        locked.undo_settlement_date = settlement_date_for(now, merchant.settlement_cycle)
+        locked.save(update_fields=["status", "voided_at", "updated_at", "undo_settlement_date"])
         post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="void",
                               business_date=clock.business_date(now)))
         _event(locked, "voided", result, actor)
@@ -273,7 +276,9 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
             was_booked = locked.status == PaymentStatus.APPROVED
             now = clock.now()
             locked.status, locked.reversed_at, locked.updated_at = PaymentStatus.REVERSED, now, now
-            locked.save(update_fields=["status", "reversed_at", "updated_at"])
+            if was_booked:
+                locked.undo_settlement_date = settlement_date_for(now, merchant.settlement_cycle)
+            locked.save(update_fields=["status", "reversed_at", "updated_at", "undo_settlement_date"])
             if was_booked:
                 post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="reversal",
                                       business_date=clock.business_date(now)))
@@ -324,6 +329,8 @@ def resolve_unknown(payment_id: uuid.UUID) -> str:
             locked.status, locked.fee, locked.fee_rule = PaymentStatus.APPROVED, fee.fen, fee.rule
             locked.response_code, locked.rrn = result.response_code, result.rrn
             locked.auth_code, locked.channel_txn_id = result.auth_code, result.channel_txn_id
+            locked.settlement_date = open_settlement_date(
+                p.merchant_id, settlement_date_for(now, p.merchant.settlement_cycle))
             # Booked on the day it was confirmed: that is when the money became ours to settle.
             post_entry(sale_entry(payment_id=p.id, merchant_id=p.merchant_id, channel=p.channel,
                                   amount=p.amount, fee=fee.fen, business_date=clock.business_date(now)))

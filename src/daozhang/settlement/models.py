@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from daozhang.core.ids import new_id
+
 
 class CalendarYear(models.Model):
     """A year whose working days come from an operator-loaded schedule file.
@@ -25,3 +27,82 @@ class CalendarDay(models.Model):
     date = models.DateField(primary_key=True)
     is_workday = models.BooleanField()
     name = models.CharField(max_length=60, blank=True, default="")
+
+
+class BatchStatus(models.TextChoices):
+    CARRIED = "carried", "Carried forward 结转下期"
+    DUE = "due", "Due for payout 待出款"
+    IN_TRANSIT = "in_transit", "Payout in transit 出款中"
+    PAID = "paid", "Paid 已到账"
+    RETURNED = "returned", "Payout returned 出款退回"
+    HELD = "held", "Held 暂缓出款"
+
+
+class SettlementBatch(models.Model):
+    """What one merchant is paid for one settlement date: sales − fees − undos − deductions.
+
+    The net is computed set-based from the payments whose settlement date is this batch's
+    (assigned when they were booked), plus whatever an earlier batch carried forward.
+    """
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="batches")
+    settlement_date = models.DateField()
+    cycle = models.CharField(max_length=2)
+    payout_date = models.DateField()
+    sales_count = models.IntegerField(default=0)
+    sales_amount = models.BigIntegerField(default=0)
+    fees = models.BigIntegerField(default=0)
+    undone_amount = models.BigIntegerField(default=0)  # voids/reversals of earlier-settled sales, net of fee
+    d0_fee = models.BigIntegerField(default=0)
+    carried_in = models.BigIntegerField(default=0)
+    net = models.BigIntegerField()
+    status = models.CharField(max_length=12, choices=BatchStatus.choices)
+    carried_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "settlement_date"], name="batch_merchant_date"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status"], name="batch_merchant_status"),
+            models.Index(fields=["payout_date", "status"], name="batch_payout_date_status"),
+        ]
+
+
+class PayoutStatus(models.TextChoices):
+    SUBMITTING = "submitting", "Submitting 提交中"
+    ACCEPTED = "accepted", "Accepted by bank 银行处理中"
+    RETRYING = "retrying", "Bank unavailable, retrying 银行故障重试中"
+    PAID = "paid", "Paid 已到账"
+    RETURNED = "returned", "Returned 已退回"
+
+
+class Payout(models.Model):
+    """One attempt to pay a batch to the merchant's bank account (a returned one is re-paid
+    by a new attempt after the account is corrected)."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    batch = models.ForeignKey(SettlementBatch, on_delete=models.PROTECT, related_name="payouts")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payouts")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    amount = models.BigIntegerField()
+    account = models.ForeignKey("merchants.SettlementAccount", on_delete=models.PROTECT, related_name="payouts")
+    status = models.CharField(max_length=12, choices=PayoutStatus.choices)
+    bank_ref = models.CharField(max_length=40, blank=True, default="")
+    return_code = models.CharField(max_length=8, blank=True, default="")
+    return_reason = models.CharField(max_length=200, blank=True, default="")
+    tries = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "attempt"], name="payout_batch_attempt")]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="payout_merchant_created"),
+            models.Index(fields=["status", "next_try_at"], name="payout_status_next"),
+        ]

@@ -1,0 +1,64 @@
+"""Settlement cycles and cut-offs (Asia/Shanghai).
+
+T+1: a sale booked before the T+1 cut-off on day D is paid on the next working day after
+D; after the cut-off it belongs to D+1. D0: paid the same calendar day (holidays too),
+for a fee, with an earlier cut-off so the bank can still execute the payout that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+
+from daozhang.core import clock
+from daozhang.core.money import apply_rate
+from daozhang.settlement.calendar import next_working_day
+
+
+def cutoff(cycle: str) -> dt.time:
+    return dt.time.fromisoformat(settings.SETTLEMENT_CUTOFFS[cycle])
+
+
+def settlement_date_for(at: dt.datetime, cycle: str) -> dt.date:
+    """The settlement date of money booked at `at` under `cycle`."""
+    local = at.astimezone(clock.business_tz())
+    day = local.date()
+    if local.time() >= cutoff(cycle):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def cutoff_moment(settlement_date: dt.date, cycle: str) -> dt.datetime:
+    """When the books for `settlement_date` close: no settlement run before this."""
+    return dt.datetime.combine(settlement_date, cutoff(cycle), tzinfo=clock.business_tz())
+
+
+def payout_date_for(settlement_date: dt.date, cycle: str) -> dt.date:
+    """When the money should arrive. Raises CalendarGap when no calendar covers it."""
+    if cycle == "D0":
+        return settlement_date
+    return next_working_day(settlement_date)
+
+
+def d0_fee(net_fen: int) -> int:
+    """The charge for same-day settlement on a positive net (rate, then a fixed part)."""
+    if net_fen <= 0:
+        return 0
+    return min(net_fen, apply_rate(net_fen, settings.D0_FEE_PPM) + settings.D0_FEE_FIXED_FEN)
+
+
+def open_settlement_date(merchant_id: uuid.UUID, wanted: dt.date) -> dt.date:
+    """`wanted`, or the day after the merchant's last batch if that date is already settled.
+
+    Money booked late for a closed date (a timed-out payment confirmed the next day, an
+    import of history) is paid in the next batch instead of being lost between batches.
+    """
+    from daozhang.settlement.models import SettlementBatch
+
+    last = (
+        SettlementBatch.objects.filter(merchant_id=merchant_id, settlement_date__gte=wanted)
+        .order_by("-settlement_date").values_list("settlement_date", flat=True).first()
+    )
+    return wanted if last is None else last + dt.timedelta(days=1)
