@@ -32,7 +32,6 @@ from daozhang.core.money import MoneyError, validate_amount_fen
 from daozhang.ledger.services import post_entry
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.payments.cards import card_ref, clean_pan
-from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
 from daozhang.payments.fees import fee_for
 from daozhang.payments.ledger_entries import sale_entry, undo_entry
 from daozhang.payments.models import (
@@ -43,6 +42,7 @@ from daozhang.payments.models import (
     Reversal,
     ReversalOutcome,
 )
+from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
 from daozhang.terminals.models import Terminal, TerminalStatus
 
 log = logging.getLogger(__name__)
