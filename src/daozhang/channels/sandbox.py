@@ -49,6 +49,7 @@ def outage_active(channel: str) -> bool:
 
 
 def set_outage(channel: str, active: bool) -> None:
+    """Switch a fault for every process (each re-reads it within a second)."""
     SandboxFault.objects.update_or_create(channel=channel, kind="outage", defaults={"active": active})
     _fault_cache.pop(channel, None)
 

@@ -44,6 +44,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No working-day calendar covers {year}: load the official {year} schedule (daozhang calendar load FILE).",
         "尚无 {year} 年的工作日历：请导入 {year} 年官方放假安排（daozhang calendar load FILE）。",
     ),
+    "settlement_not_due": (
+        "The books for {date} ({cycle}) close at {at}; settle after that.",
+        "{date}（{cycle}）的账务于 {at} 截止，请在此之后结算。",
+    ),
     "calendar_file": ("Calendar file, line {line}: {detail}.", "日历文件第 {line} 行：{detail}。"),
     "duplicate": ("A record with this value already exists.", "该值已存在。"),
     "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),

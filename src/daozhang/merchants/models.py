@@ -83,7 +83,11 @@ class SettlementAccount(models.Model):
     bank_branch_code = models.CharField("CNAPS", max_length=12, blank=True, default="")
     account_type = models.CharField(max_length=10, choices=BankAccountType.choices)
     is_current = models.BooleanField(default=True)
+    # A change of account is a new row, not current until the bank verifies it; while one
+    # is pending, payouts wait (money is never sent to an account nobody has checked).
     verified_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from daozhang.audit import services as audit
 from daozhang.core.errors import DomainError
@@ -99,7 +100,7 @@ def onboard_merchant(*, data: OnboardingInput, actor: str) -> Merchant:
             SettlementAccount.objects.create(
                 merchant=merchant, holder_name=holder, account_number=number,
                 bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
-                account_type=bank.account_type,
+                account_type=bank.account_type, verified_at=timezone.now(),  # checked with the licence
             )
             ensure_accounts([merchant_payable(merchant.id)])
             audit.record(
@@ -168,3 +169,73 @@ def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str
         audit.record(actor=actor, action="merchant_user.create", obj_type="merchant_user", obj_id=user.pk,
                      merchant_id=merchant.id, after={"username": name, "role": role})
     return mu
+
+
+def request_account_change(*, merchant_id: uuid.UUID, data: BankAccountInput, actor: str) -> SettlementAccount:
+    """Record a new settlement account, pending until the bank verifies it.
+
+    Payouts wait while it is pending; once verified it becomes current and any payout
+    the bank returned is paid again to it.
+    """
+    merchant = Merchant.objects.filter(id=merchant_id).first()
+    if merchant is None:
+        raise DomainError("unknown_merchant", "merchant_id", status=404)
+    if data.account_type not in BankAccountType.values:
+        raise DomainError("invalid", "account_type")
+    holder = v.clean_required(data.holder_name, "holder_name", 200)
+    number = v.clean_bank_account(data.account_number, data.account_type, "account_number")
+    bank_name = v.clean_required(data.bank_name, "bank_name", 100)
+    with transaction.atomic():
+        # A newer request replaces one still pending.
+        SettlementAccount.objects.filter(merchant=merchant, is_current=False, verified_at__isnull=True,
+                                         rejected_at__isnull=True).update(
+            rejected_at=timezone.now(), rejection_reason="superseded / 已被新的变更取代")
+        account = SettlementAccount.objects.create(
+            merchant=merchant, holder_name=holder, account_number=number, bank_name=bank_name,
+            bank_branch_code=data.bank_branch_code, account_type=data.account_type, is_current=False)
+        current = SettlementAccount.objects.filter(merchant=merchant, is_current=True).first()
+        audit.record(actor=actor, action="settlement_account.change_requested", obj_type="settlement_account",
+                     obj_id=account.id, merchant_id=merchant.id,
+                     before={"account": current.masked_number, "holder": current.holder_name} if current else None,
+                     after={"account": account.masked_number, "holder": holder, "bank": bank_name})
+    return account
+
+
+def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-verification") -> SettlementAccount:
+    """Ask the bank to verify a pending account; apply it, or reject it with the bank's reason."""
+    from daozhang.channels.bank import PayeeAccount, TransferState, get_bank
+    from daozhang.notifications.services import notify
+    from daozhang.settlement.models import BatchStatus, SettlementBatch
+
+    account = SettlementAccount.objects.select_related("merchant").get(id=account_id)
+    if account.verified_at or account.rejected_at:
+        return account
+    answer = get_bank().verify(PayeeAccount(account.holder_name, account.account_number, account.bank_name,
+                                            account.account_type))  # BankUnavailable: stays pending, retried
+    merchant = account.merchant
+    with transaction.atomic():
+        locked = SettlementAccount.objects.select_for_update().get(id=account.id)
+        if locked.verified_at or locked.rejected_at:
+            return locked
+        if answer.state != TransferState.PAID:
+            locked.rejected_at, locked.rejection_reason = timezone.now(), answer.reason[:200]
+            locked.save(update_fields=["rejected_at", "rejection_reason"])
+            audit.record(actor=actor, action="settlement_account.rejected", obj_type="settlement_account",
+                         obj_id=locked.id, merchant_id=merchant.id, after={"reason": answer.reason})
+            notify(merchant, "account_rejected", en=f"Your new settlement account was not verified: {answer.reason}.",
+                   zh=f"您的新结算账户未通过验证：{answer.reason}。")
+            return locked
+        SettlementAccount.objects.filter(merchant=merchant, is_current=True).update(is_current=False)
+        locked.is_current, locked.verified_at = True, timezone.now()
+        locked.save(update_fields=["is_current", "verified_at"])
+        repaid = SettlementBatch.objects.filter(merchant=merchant, status=BatchStatus.RETURNED).update(
+            status=BatchStatus.DUE, updated_at=timezone.now())
+        audit.record(actor=actor, action="settlement_account.verified", obj_type="settlement_account",
+                     obj_id=locked.id, merchant_id=merchant.id,
+                     after={"account": locked.masked_number, "returned_batches_to_repay": repaid})
+        notify(merchant, "account_verified",
+               en=f"Your settlement account {locked.masked_number} is verified"
+                  + (f"; {repaid} returned payout(s) will be paid to it." if repaid else "."),
+               zh=f"您的结算账户 {locked.masked_number} 已验证通过"
+                  + (f"，{repaid} 笔退回款项将重新出款。" if repaid else "。"))
+    return locked

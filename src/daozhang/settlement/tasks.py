@@ -35,3 +35,61 @@ def check_calendar_coverage() -> list[int]:
 @periodic("settlement.check_calendar", every_seconds=3600)
 def _enqueue_calendar_check() -> object:
     return check_calendar_coverage.enqueue()
+
+
+@task()
+def settle_closed_days() -> dict[str, str]:
+    """Settle the latest day whose books have closed, for each cycle (idempotent)."""
+    from daozhang.settlement.calendar import CalendarGap
+    from daozhang.settlement.cycles import settlement_date_for
+    from daozhang.settlement.runs import run_settlement
+
+    done: dict[str, str] = {}
+    for cycle in ("T1", "D0"):
+        day = settlement_date_for(clock.now(), cycle) - dt.timedelta(days=1)
+        try:
+            r = run_settlement(day, cycles=(cycle,))
+            done[cycle] = f"{day}: {r.batches} batches"
+        except CalendarGap as gap:
+            done[cycle] = f"{day}: stopped, no calendar for {gap.year}"
+    return done
+
+
+@task()
+def pay_due_batches() -> dict[str, int]:
+    from daozhang.settlement.payouts import run_payouts
+
+    r = run_payouts()
+    return {"submitted": r.submitted, "paid": r.paid, "returned": r.returned, "retrying": r.retrying}
+
+
+@task()
+def verify_pending_accounts() -> int:
+    from daozhang.channels.bank import BankUnavailable
+    from daozhang.merchants.models import SettlementAccount
+    from daozhang.merchants.services import verify_account_change
+
+    n = 0
+    for account_id in SettlementAccount.objects.filter(is_current=False, verified_at__isnull=True,
+                                                       rejected_at__isnull=True).values_list("id", flat=True):
+        try:
+            verify_account_change(account_id=account_id)
+            n += 1
+        except BankUnavailable:
+            break
+    return n
+
+
+@periodic("settlement.settle", every_seconds=600)
+def _enqueue_settle() -> object:
+    return settle_closed_days.enqueue()
+
+
+@periodic("settlement.payouts", every_seconds=300)
+def _enqueue_payouts() -> object:
+    return pay_due_batches.enqueue()
+
+
+@periodic("settlement.verify_accounts", every_seconds=60)
+def _enqueue_verify() -> object:
+    return verify_pending_accounts.enqueue()

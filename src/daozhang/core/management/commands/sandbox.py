@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("fault", choices=["outage"])
-        parser.add_argument("channel", choices=list(CHANNELS))
+        parser.add_argument("channel", choices=[*CHANNELS, "bank"])
         parser.add_argument("state", choices=["on", "off"])
 
     def handle(self, *args: Any, **opts: Any) -> None:

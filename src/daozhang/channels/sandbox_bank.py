@@ -1,0 +1,84 @@
+"""A deterministic sandbox bank for payouts (docs/sandbox.md).
+
+Accounts registered in `SandboxBankAccount` behave as registered (holder name, closed,
+type-II); any other account behaves by the last four digits of its number:
+0002 closed (R02), 0003 does not exist (R03), 0004 a type-II account that returns more
+than 10,000 CNY a day (R04); everything else pays. A transfer is accepted first and is
+final (paid or returned) when its status is asked, like a real bank's asynchronous answer.
+An outage fault on channel "bank" makes every call raise BankUnavailable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState
+from daozhang.channels.models import SandboxBankAccount, SandboxBankTransfer
+from daozhang.channels.sandbox import outage_active
+
+TYPE_II_DAILY_LIMIT_FEN = 1_000_000
+
+
+def _judge(amount_fen: int | None, payee: PayeeAccount) -> tuple[str, str]:
+    """("", "") when the bank would pay, else (return code, reason)."""
+    from daozhang.channels.bank import RETURN_REASONS
+
+    def ret(code: str) -> tuple[str, str]:
+        en, zh, _ = RETURN_REASONS[code]
+        return code, f"{en} / {zh}"
+
+    number = payee.account_number
+    known = SandboxBankAccount.objects.filter(account_number=number).first()
+    if known is not None:
+        if known.closed:
+            return ret("R02")
+        if known.holder_name != payee.holder_name:
+            return ret("R01")
+        type_ii = known.type_ii
+    else:
+        if number.endswith("0003"):
+            return ret("R03")
+        if number.endswith("0002"):
+            return ret("R02")
+        type_ii = number.endswith("0004")
+    if type_ii and amount_fen is not None and amount_fen > TYPE_II_DAILY_LIMIT_FEN:
+        return ret("R04")
+    return "", ""
+
+
+class SandboxBank:
+    def transfer(self, payout_id: uuid.UUID, amount_fen: int, payee: PayeeAccount) -> TransferResult:
+        if outage_active("bank"):
+            raise BankUnavailable("sandbox bank outage")
+        code, reason = _judge(amount_fen, payee)
+        try:
+            with transaction.atomic():
+                SandboxBankTransfer.objects.create(
+                    payout_id=payout_id, amount=amount_fen, account_number=payee.account_number,
+                    holder_name=payee.holder_name, return_code=code, reason=reason,
+                    bank_ref="BK" + hashlib.sha256(str(payout_id).encode()).hexdigest()[:18].upper(),
+                )
+        except IntegrityError:
+            pass  # the same payout sent again: the bank already has it
+        return TransferResult(TransferState.ACCEPTED)
+
+    def status(self, payout_id: uuid.UUID) -> TransferResult:
+        if outage_active("bank"):
+            raise BankUnavailable("sandbox bank outage")
+        t = SandboxBankTransfer.objects.filter(payout_id=payout_id).first()
+        if t is None:
+            return TransferResult(TransferState.UNKNOWN)
+        if t.return_code:
+            return TransferResult(TransferState.RETURNED, t.bank_ref, t.return_code, t.reason)
+        return TransferResult(TransferState.PAID, t.bank_ref)
+
+    def verify(self, payee: PayeeAccount) -> TransferResult:
+        if outage_active("bank"):
+            raise BankUnavailable("sandbox bank outage")
+        code, reason = _judge(None, payee)
+        if code:
+            return TransferResult(TransferState.RETURNED, return_code=code, reason=reason)
+        return TransferResult(TransferState.PAID)

@@ -1,0 +1,185 @@
+"""The settlement run: one batch per merchant per settlement date, set-based.
+
+Three GROUP BY queries read the day (booked sales, undos, carried-forward nets); the
+batches and their ledger entries are written in chunks, one transaction per chunk. The
+unique (merchant, settlement date) key makes a re-run — after a crash, or a second
+operator pressing the button — write only what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from daozhang.core import clock
+from daozhang.core.alerts import raise_alert, resolve_alert
+from daozhang.core.errors import DomainError
+from daozhang.core.ids import new_id
+from daozhang.ledger.accounts import fee_income, merchant_payable, merchant_payout_due, pick_shard
+from daozhang.ledger.services import Leg, NewEntry, post_entries
+from daozhang.merchants.models import MerchantStatus
+from daozhang.settlement.calendar import CalendarGap
+from daozhang.settlement.cycles import cutoff_moment, d0_fee, payout_date_for
+from daozhang.settlement.models import BatchStatus
+
+CHUNK = 1000
+
+
+@dataclass
+class _Tally:
+    sales_count: int = 0
+    sales_amount: int = 0
+    fees: int = 0
+    undone: int = 0
+    carried_in: int = 0
+    carried_ids: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    settlement_date: dt.date
+    batches: int = 0
+    due: int = 0
+    carried: int = 0
+    held: int = 0
+    skipped_existing: int = 0
+    total_net: int = 0
+
+
+def _uuid(v: Any) -> uuid.UUID:
+    return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
+
+
+def _db(v: uuid.UUID) -> Any:
+    return v.hex if connection.vendor == "sqlite" else v
+
+
+def _tallies(day: dt.date) -> dict[uuid.UUID, _Tally]:
+    tallies: dict[uuid.UUID, _Tally] = defaultdict(_Tally)
+    d = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee) FROM payments_payment"
+            " WHERE settlement_date = %s GROUP BY merchant_id", [d])
+        for mid, n, amount, fee in cur.fetchall():
+            t = tallies[_uuid(mid)]
+            t.sales_count, t.sales_amount, t.fees = int(n), int(amount), int(fee)
+        cur.execute(
+            "SELECT merchant_id, SUM(amount - fee) FROM payments_payment"
+            " WHERE undo_settlement_date = %s GROUP BY merchant_id", [d])
+        for mid, undone in cur.fetchall():
+            tallies[_uuid(mid)].undone = int(undone)
+        cur.execute(
+            "SELECT merchant_id, id, net FROM settlement_settlementbatch"
+            " WHERE status = %s AND carried_to_id IS NULL AND settlement_date < %s", [BatchStatus.CARRIED, d])
+        for mid, bid, net in cur.fetchall():
+            t = tallies[_uuid(mid)]
+            t.carried_in += int(net)
+            t.carried_ids.append(bid)
+    return tallies
+
+
+def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
+                   progress: Callable[[int], None] | None = None) -> RunResult:
+    """Build the batches of `day` for merchants on `cycles`. Safe to run again."""
+    now = clock.now()
+    for cycle in cycles:
+        if now < cutoff_moment(day, cycle):
+            raise DomainError("settlement_not_due", "date",
+                              {"date": day.isoformat(), "cycle": cycle, "at": cutoff_moment(day, cycle).isoformat()})
+    payout_dates: dict[str, dt.date] = {}
+    for cycle in cycles:
+        try:
+            payout_dates[cycle] = payout_date_for(day, cycle)
+        except CalendarGap as gap:
+            raise_alert("calendar_gap", str(gap.year),
+                        en=f"Settlement of {day} stopped: no working-day calendar for {gap.year}.",
+                        zh=f"{day} 结算已停止：缺少 {gap.year} 年工作日历。")
+            raise
+    resolve_alert("settlement_stopped", day.isoformat())
+
+    from daozhang.merchants.models import Merchant
+    from daozhang.settlement.models import SettlementBatch
+
+    tallies = _tallies(day)
+    merchants = {
+        m_id: (cycle, status) for m_id, cycle, status in
+        Merchant.objects.filter(id__in=list(tallies), settlement_cycle__in=cycles)
+        .values_list("id", "settlement_cycle", "status")
+    }
+    done = set(SettlementBatch.objects.filter(settlement_date=day, merchant_id__in=list(merchants))
+               .values_list("merchant_id", flat=True))
+    result = RunResult(day, skipped_existing=len(done))
+    todo = sorted(m for m in merchants if m not in done)
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i: i + CHUNK]
+        try:
+            _write_chunk(day, chunk, tallies, merchants, payout_dates, result)
+        except IntegrityError:
+            # Another run wrote some of these batches first: write only the rest.
+            taken = set(SettlementBatch.objects.filter(settlement_date=day, merchant_id__in=chunk)
+                        .values_list("merchant_id", flat=True))
+            result.skipped_existing += len(taken)
+            _write_chunk(day, [m for m in chunk if m not in taken], tallies, merchants, payout_dates, result)
+        if progress:
+            progress(len(chunk))
+    return result
+
+
+def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, _Tally],
+                 merchants: dict[uuid.UUID, tuple[str, str]], payout_dates: dict[str, dt.date],
+                 result: RunResult) -> None:
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(clock.now())
+    day_db = ops.adapt_datefield_value(day)
+    rows: list[Any] = []
+    carried_links: list[Any] = []
+    entries: list[NewEntry] = []
+    counts = {"due": 0, "carried": 0, "held": 0, "net": 0}
+    for mid in chunk:
+        t = tallies[mid]
+        cycle, status = merchants[mid]
+        before_d0 = t.sales_amount - t.fees - t.undone + t.carried_in
+        charge = d0_fee(before_d0) if cycle == "D0" else 0
+        net = before_d0 - charge
+        if net <= 0 or net < settings.MIN_PAYOUT_FEN:
+            state, charge, net = BatchStatus.CARRIED, 0, before_d0
+        elif status != MerchantStatus.ACTIVE:
+            state = BatchStatus.HELD  # settlement suspended for this merchant: settled, not paid
+        else:
+            state = BatchStatus.DUE
+        bid = new_id()
+        rows.append((_db(bid), _db(mid), day_db, cycle, ops.adapt_datefield_value(payout_dates[cycle]),
+                     t.sales_count, t.sales_amount, t.fees, t.undone, charge, t.carried_in, net, state, now, now))
+        carried_links += [(_db(bid), c) for c in t.carried_ids]
+        if state != BatchStatus.CARRIED:
+            legs = [Leg(merchant_payable(mid), net + charge), Leg(merchant_payout_due(mid), -net)]
+            if charge:
+                legs.append(Leg(fee_income(pick_shard()), -charge))
+            entries.append(NewEntry(kind="settlement.batch", idempotency_key=f"settlement:{mid}:{day}",
+                                    business_ref=f"batch:{bid}", business_date=day, legs=tuple(legs),
+                                    merchant_id=mid))
+            counts["net"] += net
+        counts["due" if state == BatchStatus.DUE else "held" if state == BatchStatus.HELD else "carried"] += 1
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO settlement_settlementbatch (id, merchant_id, settlement_date, cycle, payout_date,"
+            " sales_count, sales_amount, fees, undone_amount, d0_fee, carried_in, net, status, created_at,"
+            " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+        if carried_links:
+            cur.executemany("UPDATE settlement_settlementbatch SET carried_to_id = %s WHERE id = %s",
+                            carried_links)
+        if entries:
+            post_entries(entries)
+    result.batches += len(rows)
+    result.due += counts["due"]
+    result.carried += counts["carried"]
+    result.held += counts["held"]
+    result.total_net += counts["net"]

@@ -1,0 +1,185 @@
+"""Settlement and payouts end to end: batches, T+1 over holidays, D0, carry-forward,
+returned payouts, account correction and automatic re-payment — with the ledger checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from daozhang.channels.sandbox import set_outage
+from daozhang.ledger.accounts import merchant_payout_due
+from daozhang.ledger.models import Account
+from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
+from daozhang.merchants import services as merchants
+from daozhang.notifications.models import Notification
+from daozhang.settlement.calendar import CalendarGap
+from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.settlement.payouts import run_payouts
+from daozhang.settlement.runs import run_settlement
+from tests.settlement_helpers import Clock
+
+D = dt.date
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
+
+
+def _due(merchant_id):
+    return -Account.objects.get(id=merchant_payout_due(merchant_id).id).balance
+
+
+def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock):
+    clock.at(2026, 9, 30, 10, 0)
+    merchant_kit.sale(10000)
+    merchant_kit.sale(20000)
+    voided = merchant_kit.sale(5000).json()
+    merchant_kit.post(f"/api/v1/payments/{voided['id']}/void", {"terminal_id": merchant_kit.terminal.terminal_id})
+    clock.at(2026, 9, 30, 23, 30)
+    late = merchant_kit.sale(7000).json()  # after the 23:00 cut-off: belongs to 10-01
+    r = run_settlement(D(2026, 9, 30))
+    assert (r.batches, r.due) == (1, 1)
+    b = SettlementBatch.objects.get(merchant=merchant_kit.merchant)
+    assert b.payout_date == D(2026, 10, 8)
+    assert (b.sales_amount, b.fees, b.undone_amount, b.net) == (35000, 175, 4975, 30000 - 150)
+    assert merchant_payable_balance(merchant_kit.merchant.id) == 7000 - 35  # only the late sale is unsettled
+    assert _due(merchant_kit.merchant.id) == 29850
+    assert late["status"] == "approved"
+
+    clock.at(2026, 10, 7, 9, 0)
+    assert run_payouts().submitted == 0  # not due before 10-08
+    clock.at(2026, 10, 8, 9, 0)
+    pr = run_payouts()
+    assert (pr.submitted, pr.paid) == (1, 1)
+    b.refresh_from_db()
+    assert b.status == "paid"
+    p = Payout.objects.get(batch=b)
+    assert p.status == "paid" and p.bank_ref.startswith("BK")
+    assert _due(merchant_kit.merchant.id) == 0
+    assert Notification.objects.filter(merchant=merchant_kit.merchant, kind="payout_paid").exists()
+    # Everything again: nothing new.
+    assert run_settlement(D(2026, 9, 30)).batches == 0
+    assert run_payouts().submitted == 0 and Payout.objects.count() == 1
+    assert check_ledger().ok
+
+
+def test_make_up_saturday_and_no_run_before_cut_off(merchant_kit, clock):
+    clock.at(2026, 2, 13, 12, 0)
+    merchant_kit.sale(10000)
+    with pytest.raises(Exception, match="settlement_not_due"):
+        run_settlement(D(2026, 2, 13))
+    clock.at(2026, 2, 13, 23, 5)
+    run_settlement(D(2026, 2, 13))
+    assert SettlementBatch.objects.get().payout_date == D(2026, 2, 14)
+
+
+def test_d0_pays_the_same_day_for_a_fee(make_merchant, clock):
+    kit = make_merchant(settlement_cycle="D0")
+    clock.at(2026, 10, 3, 11, 0)  # a holiday: D0 still pays
+    kit.sale(100000, channel="wechat", entry_mode="qr")  # fee 380
+    clock.at(2026, 10, 3, 15, 30)
+    run_settlement(D(2026, 10, 3), cycles=("D0",))
+    b = SettlementBatch.objects.get()
+    assert (b.cycle, b.payout_date, b.d0_fee, b.net) == ("D0", D(2026, 10, 3), 50, 100000 - 380 - 50)
+    assert run_payouts().paid == 1
+    assert check_ledger().ok
+
+
+def test_negative_net_is_carried_and_recovered(merchant_kit, clock):
+    clock.at(2026, 11, 2, 10, 0)
+    sale = merchant_kit.sale(50000).json()
+    clock.at(2026, 11, 2, 23, 10)
+    run_settlement(D(2026, 11, 2))
+    clock.at(2026, 11, 3, 0, 5)  # the terminal reverses yesterday's sale after it was settled
+    rev = merchant_kit.post("/api/v1/payments/reversal", {"terminal_id": merchant_kit.terminal.terminal_id,
+                                                         "original_stan": sale["stan"]})
+    assert rev.json()["outcome"] == "reversed"
+    merchant_kit.sale(10000)
+    clock.at(2026, 11, 3, 23, 10)
+    run_settlement(D(2026, 11, 3))
+    carried = SettlementBatch.objects.get(settlement_date=D(2026, 11, 3))
+    assert (carried.status, carried.net) == ("carried", 9950 - 49750)
+    clock.at(2026, 11, 4, 10, 0)
+    merchant_kit.sale(100000)
+    clock.at(2026, 11, 4, 23, 10)
+    run_settlement(D(2026, 11, 4))
+    b = SettlementBatch.objects.get(settlement_date=D(2026, 11, 4))
+    assert (b.status, b.carried_in, b.net) == ("due", -39800, 99500 - 39800)
+    carried.refresh_from_db()
+    assert carried.carried_to_id == b.id
+    assert check_ledger().ok
+
+
+def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant, clock):
+    from daozhang.merchants.services import BankAccountInput
+
+    kit = make_merchant(bank_account=BankAccountInput(holder_name="测试", account_number="6222000011110002",
+                                                      bank_name="工商银行", account_type="corporate"))
+    clock.at(2026, 11, 2, 10, 0)
+    kit.sale(30000)
+    clock.at(2026, 11, 2, 23, 10)
+    run_settlement(D(2026, 11, 2))
+    clock.at(2026, 11, 3, 9, 0)
+    r = run_payouts()
+    assert (r.submitted, r.returned) == (1, 1)
+    b = SettlementBatch.objects.get()
+    p = Payout.objects.get()
+    assert (b.status, p.return_code) == ("returned", "R02")
+    assert _due(kit.merchant.id) == 30000 - 150  # back where the merchant sees it
+    assert Notification.objects.filter(kind="payout_returned", body_zh__contains="已销户").exists()
+    assert run_payouts().submitted == 0  # not re-sent to the same closed account
+
+    account = merchants.request_account_change(
+        merchant_id=kit.merchant.id, actor="merchant:test",
+        data=BankAccountInput(holder_name="测试", account_number="6222000011119999", bank_name="工商银行",
+                              account_type="corporate"))
+    merchants.verify_account_change(account_id=account.id)
+    b.refresh_from_db()
+    assert b.status == "due"
+    r = run_payouts()
+    assert (r.submitted, r.paid) == (1, 1)
+    second = Payout.objects.get(attempt=2)
+    assert second.account_id == account.id and second.status == "paid"
+    assert _due(kit.merchant.id) == 0
+    assert check_ledger().ok
+
+
+def test_bank_outage_retries_with_backoff_and_pays_once(merchant_kit, clock):
+    clock.at(2026, 11, 2, 10, 0)
+    merchant_kit.sale(30000)
+    clock.at(2026, 11, 2, 23, 10)
+    run_settlement(D(2026, 11, 2))
+    set_outage("bank", True)
+    clock.at(2026, 11, 3, 9, 0)
+    assert run_payouts().retrying == 1
+    p = Payout.objects.get()
+    assert p.status == "retrying" and p.next_try_at == clock.at(2026, 11, 3, 9, 1)
+    set_outage("bank", False)
+    clock.at(2026, 11, 3, 9, 0, )
+    assert run_payouts().submitted == 0  # the back-off has not passed
+    clock.at(2026, 11, 3, 9, 2)
+    assert run_payouts().paid == 1
+    assert Payout.objects.count() == 1
+    assert check_ledger().ok
+
+
+def test_a_day_without_calendar_stops_until_the_schedule_is_loaded(merchant_kit, clock, tmp_path):
+    from django.core.management import call_command
+
+    from daozhang.core.alerts import open_alerts
+
+    clock.at(2026, 12, 31, 10, 0)
+    merchant_kit.sale(10000)
+    clock.at(2026, 12, 31, 23, 30)
+    with pytest.raises(CalendarGap):
+        run_settlement(D(2026, 12, 31))
+    assert SettlementBatch.objects.count() == 0
+    assert [a.key for a in open_alerts("calendar_gap")] == ["2027"]
+    f = tmp_path / "2027.csv"
+    f.write_text("date,type,name\n2027-01-01,holiday,元旦\n", encoding="utf-8")
+    call_command("calendar", "load", str(f))
+    run_settlement(D(2026, 12, 31))
+    assert SettlementBatch.objects.get().payout_date == D(2027, 1, 4)
+    assert open_alerts("calendar_gap") == []
