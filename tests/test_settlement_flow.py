@@ -183,3 +183,32 @@ def test_a_day_without_calendar_stops_until_the_schedule_is_loaded(merchant_kit,
     run_settlement(D(2026, 12, 31))
     assert SettlementBatch.objects.get().payout_date == D(2027, 1, 4)
     assert open_alerts("calendar_gap") == []
+
+
+def test_frozen_funds_stay_out_until_released_and_adjustments_are_paid(merchant_kit, clock):
+    from daozhang.audit.models import AuditEvent
+    from daozhang.ledger.accounts import merchant_frozen
+    from daozhang.risk.services import hold_funds, release_hold
+    from daozhang.settlement.adjustments import adjust
+
+    m = merchant_kit.merchant
+    clock.at(2026, 11, 2, 10, 0)
+    merchant_kit.sale(100000)  # net 99,500
+    hold = hold_funds(merchant_id=m.id, amount=30000, case_ref="RK-1", reason="volume spike 交易量突增",
+                      actor="staff:risk1")
+    adjust(merchant_id=m.id, amount=-1900, reason="SIM data fee 流量费", actor="staff:finance1")
+    assert -Account.objects.get(id=merchant_frozen(m.id).id).balance == 30000
+    clock.at(2026, 11, 2, 23, 10)
+    run_settlement(D(2026, 11, 2))
+    b1 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 2))
+    assert (b1.held_amount, b1.adjustments, b1.net) == (30000, -1900, 99500 - 30000 - 1900)
+    clock.at(2026, 11, 3, 10, 0)
+    release_hold(hold_id=hold.id, note="receipts provided 已提供小票", actor="staff:risk2")
+    clock.at(2026, 11, 3, 23, 10)
+    run_settlement(D(2026, 11, 3))
+    b2 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 3))
+    assert (b2.released_amount, b2.net, b2.status) == (30000, 30000, "due")
+    assert Account.objects.get(id=merchant_frozen(m.id).id).balance == 0
+    assert set(AuditEvent.objects.filter(merchant_id=m.id).values_list("action", flat=True)) >= {
+        "risk.hold", "risk.release", "settlement.adjust"}
+    assert check_ledger().ok

@@ -27,6 +27,7 @@ from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.merchants import services as merchants
 from daozhang.merchants.models import Merchant
+from daozhang.channels.sandbox import card_type_of_bin
 from daozhang.payments import services as payments
 from daozhang.payments.bulk import ImportedSale, import_sales
 from daozhang.payments.cards import card_ref
@@ -187,7 +188,7 @@ def _history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], days: in
                 at = dt.datetime.combine(day, dt.time(rng.randint(8, 21), rng.randint(0, 59),
                                                       rng.randint(0, 59)), tzinfo=tz)
                 card = card_ref(rng.choice(TEST_CARDS)) if channel == "card" else None
-                card_type = ("credit" if card.masked.startswith("625") else "debit") if card else ""
+                card_type = card_type_of_bin(card.masked[:6]) if card else ""
                 seq = f"{back:03d}{n:04d}"
                 yield ImportedSale(
                     merchant_id=m.id, terminal_pk=t.id, idempotency_key=f"demo:{m.merchant_no}:{day}:{n}",

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "daozhang.payments",
     "daozhang.settlement",
     "daozhang.notifications",
+    "daozhang.risk",
+    "daozhang.support",
     "daozhang.audit",
     "daozhang.access",
 ]

@@ -54,6 +54,11 @@ def set_outage(channel: str, active: bool) -> None:
     _fault_cache.pop(channel, None)
 
 
+def card_type_of_bin(pan_or_bin: str) -> str:
+    """The sandbox issuers' BIN table: 625…, 628…, 4…, 5… are credit cards, the rest debit."""
+    return "credit" if pan_or_bin.startswith(("625", "628", "4", "5")) else "debit"
+
+
 def _digits(seed: str, n: int) -> str:
     return str(int(hashlib.sha256(seed.encode()).hexdigest(), 16))[:n].rjust(n, "0")
 
@@ -109,8 +114,7 @@ class SandboxCardNetwork(_Sandbox):
     prefix = "UP"
 
     def _card_type(self, req: AuthRequest) -> str:
-        pan = req.pan or ""
-        return "credit" if pan.startswith(("625", "628", "4", "5")) else "debit"
+        return card_type_of_bin(req.pan or "")
 
 
 class SandboxWeChatPay(_Sandbox):

@@ -48,6 +48,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The books for {date} ({cycle}) close at {at}; settle after that.",
         "{date}（{cycle}）的账务于 {at} 截止，请在此之后结算。",
     ),
+    "hold_exceeds_unsettled": (
+        "The amount is more than the merchant's unsettled funds.",
+        "冻结金额超过商户未结算资金。",
+    ),
     "calendar_file": ("Calendar file, line {line}: {detail}.", "日历文件第 {line} 行：{detail}。"),
     "duplicate": ("A record with this value already exists.", "该值已存在。"),
     "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),

@@ -96,6 +96,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400 and "parse request body" in exc.message:
+            return error_response(api, request, DomainError("invalid_json", "body", status=400))
         code = "not_found" if exc.status_code == 404 else "invalid"
         return error_response(api, request, DomainError(code, None, status=exc.status_code))
 

@@ -104,3 +104,8 @@ def settlement_bank(shard: int) -> AccountSpec:
         type=AccountType.ASSET,
         shard=shard,
     )
+
+
+def adjustments_account() -> AccountSpec:
+    """The platform's side of manual adjustments (an expense when crediting merchants)."""
+    return AccountSpec(code="platform:adjustments", purpose="adjustments", type=AccountType.EXPENSE)

@@ -44,7 +44,7 @@ class RowError:
 
 class ImportRefused(Exception):
     def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} bad rows; nothing was imported")
+        super().__init__(f"{len({e.line for e in errors})} bad rows; nothing was imported")
         self.errors = errors
 
 

@@ -91,7 +91,8 @@ class Payment(models.Model):
 
     @property
     def net(self) -> int:
-        return self.amount - self.fee
+        """What this payment adds to the merchant's money now: nothing unless it stands approved."""
+        return self.amount - self.fee if self.status == PaymentStatus.APPROVED else 0
 
 
 class ReversalOutcome(models.TextChoices):

@@ -60,7 +60,7 @@ class PaymentOut(Schema):
             "id": p.id, "terminal_id": p.terminal.terminal_id, "stan": p.stan, "channel": p.channel,
             "entry_mode": p.entry_mode, "card_type": p.card_type, "masked_pan": p.masked_pan,
             "amount": p.amount, "amount_display": Money(p.amount).display(), "fee": p.fee,
-            "fee_rule": p.fee_rule, "net": p.amount - p.fee, "currency": p.currency,
+            "fee_rule": p.fee_rule, "net": p.net, "currency": p.currency,
             "status": p.status, "response_code": p.response_code,
             "response_message": p.response_message, "rrn": p.rrn, "auth_code": p.auth_code,
             "business_date": p.business_date, "created_at": p.created_at,

@@ -120,11 +120,10 @@ def export_csv(qs: QuerySet[Payment]) -> Iterator[str]:
     for p in qs.select_related("terminal").order_by("created_at", "id").iterator(chunk_size=2000):
         buf.seek(0)
         buf.truncate()
-        net = p.amount - p.fee if p.status == PaymentStatus.APPROVED else 0
         w.writerow([
             p.id, p.created_at.astimezone(tz).isoformat(timespec="seconds"), p.business_date,
             p.terminal.terminal_id, p.stan, p.rrn, p.channel, p.entry_mode, p.card_type,
             p.masked_pan, p.status, p.response_code, Money(p.amount).yuan_str(),
-            Money(p.fee).yuan_str(), Money(net).yuan_str(),
+            Money(p.fee).yuan_str(), Money(p.net).yuan_str(),
         ])
         yield buf.getvalue()

@@ -251,6 +251,8 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
                 business_date__in=[today, today - dt.timedelta(days=1)])
         .order_by("-created_at").first()
     )
+    if p is not None and fen is not None and p.amount != fen:
+        p = None  # the terminal reverses a different transaction that reused the trace number
     if p is None:
         ref = OriginalRef(None, terminal.terminal_id, original_stan, fen or 0)
         # Only card terminals send ISO 8583 reversals, so an orphan goes to the card network.
@@ -259,6 +261,16 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
             raise DomainError("channel_unavailable", None, status=503)
         return _record_reversal(merchant, terminal, None, idempotency_key, original_stan, fen,
                                 ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today)
+    return reverse_payment(p, idempotency_key=idempotency_key, source=source, amount=fen)
+
+
+def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: int | None = None) -> Reversal:
+    """Undo this very payment (the worker knows which one; a terminal only knows the STAN)."""
+    done = Reversal.objects.filter(merchant_id=p.merchant_id, idempotency_key=idempotency_key).first()
+    if done is not None:
+        return done
+    merchant, terminal, original_stan, fen = p.merchant, p.terminal, p.stan, amount
+    today = clock.business_date()
     if p.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
                                 ReversalOutcome.NOTHING_TO_UNDO, "00", source, today)
@@ -312,9 +324,10 @@ def resolve_unknown(payment_id: uuid.UUID) -> str:
     if p.status != PaymentStatus.UNKNOWN:
         return p.status
     if p.channel == "card":
-        rev = reverse(merchant=p.merchant, terminal_id=p.terminal.terminal_id, original_stan=p.stan,
-                      idempotency_key=f"auto-reversal:{p.id}", source="worker")
-        return rev.outcome
+        try:
+            return reverse_payment(p, idempotency_key=f"auto-reversal:{p.id}", source="worker").outcome
+        except DomainError:
+            return PaymentStatus.UNKNOWN  # the channel is down: the next sweep tries again
     result = get_channel(p.channel).query(_original(p))
     if result.outcome == Outcome.FAILED:
         return PaymentStatus.UNKNOWN

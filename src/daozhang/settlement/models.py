@@ -55,6 +55,9 @@ class SettlementBatch(models.Model):
     fees = models.BigIntegerField(default=0)
     undone_amount = models.BigIntegerField(default=0)  # voids/reversals of earlier-settled sales, net of fee
     d0_fee = models.BigIntegerField(default=0)
+    held_amount = models.BigIntegerField(default=0)  # frozen by risk in this batch
+    released_amount = models.BigIntegerField(default=0)  # earlier holds released into this batch
+    adjustments = models.BigIntegerField(default=0)  # manual credits (+) and deductions (−)
     carried_in = models.BigIntegerField(default=0)
     net = models.BigIntegerField()
     status = models.CharField(max_length=12, choices=BatchStatus.choices)
@@ -106,3 +109,16 @@ class Payout(models.Model):
             models.Index(fields=["merchant", "created_at"], name="payout_merchant_created"),
             models.Index(fields=["status", "next_try_at"], name="payout_status_next"),
         ]
+
+
+class Adjustment(models.Model):
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.BigIntegerField()  # + credits the merchant, − deducts
+    reason = models.CharField(max_length=300)
+    created_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField()
+    settlement_date = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["settlement_date", "merchant"], name="adjustment_settlement")]

@@ -1,6 +1,7 @@
 """The settlement run: one batch per merchant per settlement date, set-based.
 
-Three GROUP BY queries read the day (booked sales, undos, carried-forward nets); the
+A few GROUP BY queries read the day (booked sales, undos, risk holds and releases, manual
+adjustments, carried-forward nets); the
 batches and their ledger entries are written in chunks, one transaction per chunk. The
 unique (merchant, settlement date) key makes a re-run — after a crash, or a second
 operator pressing the button — write only what is missing.
@@ -38,6 +39,9 @@ class _Tally:
     sales_amount: int = 0
     fees: int = 0
     undone: int = 0
+    held: int = 0
+    released: int = 0
+    adjustments: int = 0
     carried_in: int = 0
     carried_ids: list[Any] = field(default_factory=list)
 
@@ -76,6 +80,17 @@ def _tallies(day: dt.date) -> dict[uuid.UUID, _Tally]:
             " WHERE undo_settlement_date = %s GROUP BY merchant_id", [d])
         for mid, undone in cur.fetchall():
             tallies[_uuid(mid)].undone = int(undone)
+        for sql, attr in (
+            ("SELECT merchant_id, SUM(amount) FROM risk_riskhold WHERE settlement_date = %s GROUP BY merchant_id",
+             "held"),
+            ("SELECT merchant_id, SUM(amount) FROM risk_riskhold WHERE release_settlement_date = %s"
+             " GROUP BY merchant_id", "released"),
+            ("SELECT merchant_id, SUM(amount) FROM settlement_adjustment WHERE settlement_date = %s"
+             " GROUP BY merchant_id", "adjustments"),
+        ):
+            cur.execute(sql, [d])
+            for mid, total in cur.fetchall():
+                setattr(tallies[_uuid(mid)], attr, int(total))
         cur.execute(
             "SELECT merchant_id, id, net FROM settlement_settlementbatch"
             " WHERE status = %s AND carried_to_id IS NULL AND settlement_date < %s", [BatchStatus.CARRIED, d])
@@ -146,7 +161,7 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
     for mid in chunk:
         t = tallies[mid]
         cycle, status = merchants[mid]
-        before_d0 = t.sales_amount - t.fees - t.undone + t.carried_in
+        before_d0 = (t.sales_amount - t.fees - t.undone - t.held + t.released + t.adjustments + t.carried_in)
         charge = d0_fee(before_d0) if cycle == "D0" else 0
         net = before_d0 - charge
         if net <= 0 or net < settings.MIN_PAYOUT_FEN:
@@ -157,7 +172,8 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
             state = BatchStatus.DUE
         bid = new_id()
         rows.append((_db(bid), _db(mid), day_db, cycle, ops.adapt_datefield_value(payout_dates[cycle]),
-                     t.sales_count, t.sales_amount, t.fees, t.undone, charge, t.carried_in, net, state, now, now))
+                     t.sales_count, t.sales_amount, t.fees, t.undone, t.held, t.released, t.adjustments, charge,
+                     t.carried_in, net, state, now, now))
         carried_links += [(_db(bid), c) for c in t.carried_ids]
         if state != BatchStatus.CARRIED:
             legs = [Leg(merchant_payable(mid), net + charge), Leg(merchant_payout_due(mid), -net)]
@@ -171,8 +187,9 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
     with transaction.atomic(), connection.cursor() as cur:
         cur.executemany(
             "INSERT INTO settlement_settlementbatch (id, merchant_id, settlement_date, cycle, payout_date,"
-            " sales_count, sales_amount, fees, undone_amount, d0_fee, carried_in, net, status, created_at,"
-            " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+            " sales_count, sales_amount, fees, undone_amount, held_amount, released_amount, adjustments, d0_fee,"
+            " carried_in, net, status, created_at, updated_at)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
         if carried_links:
             cur.executemany("UPDATE settlement_settlementbatch SET carried_to_id = %s WHERE id = %s",
                             carried_links)

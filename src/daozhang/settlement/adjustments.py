@@ -1,0 +1,44 @@
+"""Manual adjustments (人工调账): a credit or debit to a merchant, by a named person, for a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+
+from daozhang.audit import services as audit
+from daozhang.core import clock
+from daozhang.core.errors import DomainError
+from daozhang.ledger.accounts import adjustments_account, merchant_payable
+from daozhang.ledger.services import Leg, NewEntry, post_entry
+from daozhang.merchants.models import Merchant
+from daozhang.notifications.services import notify
+from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
+from daozhang.settlement.models import Adjustment
+
+
+def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -> Adjustment:
+    """Positive amounts credit the merchant, negative ones deduct; paid with the next batch."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise DomainError("not_integer_fen", "amount")
+    if not reason.strip():
+        raise DomainError("required", "reason")
+    merchant = Merchant.objects.filter(id=merchant_id).first()
+    if merchant is None:
+        raise DomainError("unknown_merchant", "merchant_id", status=404)
+    with transaction.atomic():
+        now = clock.now()
+        adj = Adjustment.objects.create(
+            merchant=merchant, amount=amount, reason=reason.strip()[:300], created_by=actor, created_at=now,
+            settlement_date=open_settlement_date(merchant.id, settlement_date_for(now, merchant.settlement_cycle)))
+        post_entry(NewEntry(kind="settlement.adjustment", idempotency_key=f"adjustment:{adj.id}",
+                            business_ref=f"adjustment:{adj.id}", business_date=clock.business_date(now),
+                            merchant_id=merchant.id,
+                            legs=(Leg(adjustments_account(), amount), Leg(merchant_payable(merchant.id), -amount))))
+        audit.record(actor=actor, action="settlement.adjust", obj_type="adjustment", obj_id=adj.id,
+                     merchant_id=merchant.id, after={"amount": amount, "reason": adj.reason})
+        sign = "credited to" if amount > 0 else "deducted from"
+        notify(merchant, "adjustment",
+               en=f"¥{abs(amount) / 100:,.2f} was {sign} your account by {actor}: {adj.reason}",
+               zh=f"{actor} 对您的账户{'调增' if amount > 0 else '调减'} ¥{abs(amount) / 100:,.2f}：{adj.reason}")
+    return adj
