@@ -23,11 +23,11 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from daozhang.access.models import ApiKey, StaffToken
 from daozhang.access.services import hash_key
+from daozhang.channels.sandbox import card_type_of_bin
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.merchants import services as merchants
 from daozhang.merchants.models import Merchant
-from daozhang.channels.sandbox import card_type_of_bin
 from daozhang.payments import services as payments
 from daozhang.payments.bulk import ImportedSale, import_sales
 from daozhang.payments.cards import card_ref
