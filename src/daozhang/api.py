@@ -9,6 +9,7 @@ from daozhang.merchants.api import router as merchant_router
 from daozhang.merchants.api import staff_router as staff_merchants
 from daozhang.payments.api import router as payments_router
 from daozhang.terminals.api import staff_router as staff_terminals
+from daozhang.tracing.api import router as tracing_router
 
 api = NinjaAPI(
     title="daozhang 到账 API",
@@ -24,5 +25,6 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/v1/", payments_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", merchant_router, auth=MerchantKeyAuth())
+api.add_router("/v1/", tracing_router, auth=MerchantKeyAuth())
 api.add_router("/v1/staff/", staff_merchants, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_terminals, auth=StaffTokenAuth())

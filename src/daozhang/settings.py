@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "daozhang.notifications",
     "daozhang.risk",
     "daozhang.support",
+    "daozhang.tracing",
     "daozhang.audit",
     "daozhang.access",
 ]
