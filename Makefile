@@ -20,15 +20,18 @@ $(BIN)/daozhang: $(UV) pyproject.toml uv.lock
 
 install: $(BIN)/daozhang
 
-# PostgreSQL 15 server binaries for the tests' throw-away server (present on this machine
-# kind; installed when missing).
+# Debian packages: PostgreSQL 15 server binaries (the tests' throw-away server), a CJK
+# font for PDF statements, poppler to look at PDFs in tests. Installed only when missing.
+APT_NEEDED = $(shell [ -x /usr/lib/postgresql/15/bin/initdb ] || echo postgresql-15) \
+	$(shell fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk' || echo fonts-wqy-microhei) \
+	$(shell command -v pdftoppm >/dev/null || echo poppler-utils)
 system-deps:
-	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] && ! command -v initdb >/dev/null; then \
-		echo "installing PostgreSQL 15 server binaries"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
+	@if [ -n "$(strip $(APT_NEEDED))" ]; then \
+		echo "installing $(strip $(APT_NEEDED))"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDED) >/dev/null; \
 	fi
 
-run: install
+run: install system-deps
 	mkdir -p var
 	$(BIN)/daozhang migrate --no-input
 	$(BIN)/daozhang demo

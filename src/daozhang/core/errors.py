@@ -52,6 +52,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The amount is more than the merchant's unsettled funds.",
         "冻结金额超过商户未结算资金。",
     ),
+    "no_cjk_font": (
+        "No Chinese font is installed for PDF statements (apt-get install fonts-wqy-microhei).",
+        "未安装用于 PDF 结算单的中文字体（apt-get install fonts-wqy-microhei）。",
+    ),
     "calendar_file": ("Calendar file, line {line}: {detail}.", "日历文件第 {line} 行：{detail}。"),
     "duplicate": ("A record with this value already exists.", "该值已存在。"),
     "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
@@ -14,6 +14,7 @@ from daozhang.core.errors import DomainError
 from daozhang.core.http import idempotent, lang
 from daozhang.payments import selectors
 from daozhang.payments.schemas import ErrorOut
+from daozhang.settlement import statements
 from daozhang.settlement.models import SettlementBatch
 from daozhang.tracing.enquiry import enquire
 from daozhang.tracing.trace import trace_batch, trace_day, trace_payment
@@ -79,6 +80,31 @@ def list_batches(request: HttpRequest, date_from: dt.date | None = None,  # type
     if not 1 <= limit <= 500:
         raise DomainError("invalid", "limit")
     return Status(200, list(qs.order_by("-settlement_date")[:limit]))
+
+
+def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
+    b = SettlementBatch.objects.select_related("merchant").filter(merchant=_m(request), id=batch_id).first()
+    if b is None:
+        raise DomainError("not_found", "batch_id", status=404)
+    return b
+
+
+@router.get("/settlements/{batch_id}/statement.csv", response={200: None, **ERRORS},
+            summary="Settlement statement, CSV 结算单")
+def statement_csv(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    b = _batch(request, batch_id)
+    resp = HttpResponse(statements.to_csv(b), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="statement-{b.merchant.merchant_no}-{b.settlement_date}.csv"'
+    return resp
+
+
+@router.get("/settlements/{batch_id}/statement.pdf", response={200: None, **ERRORS},
+            summary="Settlement statement, PDF 结算单")
+def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    b = _batch(request, batch_id)
+    resp = HttpResponse(statements.to_pdf(b), content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="statement-{b.merchant.merchant_no}-{b.settlement_date}.pdf"'
+    return resp
 
 
 class EnquiryIn(Schema):

@@ -1,0 +1,144 @@
+"""Daily settlement statements (结算单): every payment, fee, deduction and the payout of a batch.
+
+CSV for spreadsheets (UTF-8 with BOM so Excel shows Chinese) and PDF for people, with a
+real CJK font embedded (found with fontconfig) so Chinese renders on any viewer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+
+from daozhang.core import clock
+from daozhang.core.errors import DomainError
+from daozhang.core.money import Money
+from daozhang.payments.models import Payment
+from daozhang.risk.models import RiskHold
+from daozhang.settlement.models import Adjustment, Payout, SettlementBatch
+
+
+@dataclass(frozen=True)
+class Line:
+    at: str
+    kind: str  # zh / en label
+    ref: str
+    detail: str
+    amount: int
+    fee: int
+    net: int
+
+
+def lines(batch: SettlementBatch) -> list[Line]:
+    tz = clock.business_tz()
+    m, day = batch.merchant_id, batch.settlement_date
+    out: list[Line] = []
+    for p in Payment.objects.select_related("terminal").filter(merchant_id=m, settlement_date=day).order_by(
+            "created_at"):
+        out.append(Line(p.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "消费 sale", p.rrn or str(p.id)[:8],
+                        f"{p.terminal.terminal_id} {p.channel} {p.masked_pan}".strip(), p.amount, p.fee,
+                        p.amount - p.fee))
+    for p in Payment.objects.filter(merchant_id=m, undo_settlement_date=day).order_by("updated_at"):
+        label = "撤销 void" if p.status == "voided" else "冲正 reversal"
+        out.append(Line(p.updated_at.astimezone(tz).strftime("%m-%d %H:%M"), label, p.rrn or str(p.id)[:8],
+                        f"original {p.created_at.astimezone(tz):%m-%d %H:%M}", -p.amount, -p.fee,
+                        -(p.amount - p.fee)))
+    for h in RiskHold.objects.filter(merchant_id=m, settlement_date=day):
+        out.append(Line(h.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "冻结 frozen", h.case_ref, h.reason,
+                        -h.amount, 0, -h.amount))
+    for h in RiskHold.objects.filter(merchant_id=m, release_settlement_date=day):
+        at = h.released_at.astimezone(tz).strftime("%m-%d %H:%M") if h.released_at else ""
+        out.append(Line(at, "解冻 released", h.case_ref, h.release_note, h.amount, 0, h.amount))
+    for a in Adjustment.objects.filter(merchant_id=m, settlement_date=day):
+        out.append(Line(a.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "调账 adjustment", a.created_by,
+                        a.reason, a.amount, 0, a.amount))
+    if batch.carried_in:
+        out.append(Line("", "上期结转 carried in", "", "", batch.carried_in, 0, batch.carried_in))
+    if batch.d0_fee:
+        out.append(Line("", "D0 手续费 D0 fee", "", "", 0, batch.d0_fee, -batch.d0_fee))
+    return out
+
+
+def _payouts(batch: SettlementBatch) -> list[Payout]:
+    return list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
+
+
+def _y(fen: int) -> str:
+    return Money(fen).yuan_str()
+
+
+def to_csv(batch: SettlementBatch) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    m = batch.merchant
+    w.writerow(["merchant_no", m.merchant_no, "merchant", m.legal_name])
+    w.writerow(["settlement_date", batch.settlement_date, "payout_date", batch.payout_date, "cycle", batch.cycle,
+                "status", batch.status])
+    w.writerow([])
+    w.writerow(["time", "type", "reference", "detail", "amount", "fee", "net"])
+    for ln in lines(batch):
+        w.writerow([ln.at, ln.kind, ln.ref, ln.detail, _y(ln.amount), _y(ln.fee), _y(ln.net)])
+    w.writerow([])
+    w.writerow(["net to pay", _y(batch.net)])
+    for p in _payouts(batch):
+        w.writerow(["payout", p.attempt, p.status, _y(p.amount), p.account.masked_number, p.bank_ref,
+                    p.return_code, p.return_reason])
+    return "\ufeff" + buf.getvalue()
+
+
+@cache
+def cjk_font_path() -> str:
+    """A CJK-capable font file, looked up with fontconfig (Debian: fonts-wqy-microhei)."""
+    for family in ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC"):
+        try:
+            out = subprocess.run(["fc-match", "-f", "%{file}", f"{family}:lang=zh-cn"],  # noqa: S607
+                                 capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        if out and any(k in out.lower() for k in ("wqy", "cjk", "notosanssc", "noto")):
+            return out
+    raise DomainError("no_cjk_font", None, status=500)
+
+
+def to_pdf(batch: SettlementBatch) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    path = cjk_font_path()
+    if "CJK" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("CJK", path, subfontIndex=0))
+    h = ParagraphStyle("h", fontName="CJK", fontSize=14, leading=18)
+    body = ParagraphStyle("b", fontName="CJK", fontSize=9, leading=12)
+    m = batch.merchant
+    story: list[object] = [
+        Paragraph(f"结算单 Settlement statement — {m.legal_name}", h),
+        Paragraph(f"商户编号 Merchant no. {m.merchant_no}　结算日 Settlement date {batch.settlement_date}　"
+                  f"到账日 Payout date {batch.payout_date}　周期 Cycle {batch.cycle}　状态 Status {batch.status}", body),
+        Spacer(1, 8),
+    ]
+    rows: list[list[str]] = [["时间 Time", "类型 Type", "参考号 Ref", "说明 Detail", "金额 Amount", "手续费 Fee",
+                              "净额 Net"]]
+    for ln in lines(batch):
+        rows.append([ln.at, ln.kind, ln.ref, ln.detail[:40], _y(ln.amount), _y(ln.fee), _y(ln.net)])
+    rows.append(["", "", "", "应付净额 Net to pay", "", "", _y(batch.net)])
+    table = Table(rows, repeatRows=1, colWidths=[58, 70, 70, 150, 60, 50, 60])
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), "CJK", 7.5), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")), ("ALIGN", (4, 1), (-1, -1), "RIGHT"),
+    ]))
+    story.append(table)
+    story.append(Spacer(1, 8))
+    for p in _payouts(batch):
+        story.append(Paragraph(
+            f"出款 Payout #{p.attempt}: {Money(p.amount).display()} → {p.account.bank_name} {p.account.masked_number}"
+            f"（{p.account.holder_name}）状态 {p.status} {p.bank_ref} {p.return_code} {p.return_reason}", body))
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, title=f"statement {m.merchant_no} {batch.settlement_date}",
+                      leftMargin=28, rightMargin=28, topMargin=28, bottomMargin=28).build(story)
+    return out.getvalue()
