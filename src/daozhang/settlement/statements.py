@@ -93,7 +93,7 @@ def cjk_font_path() -> str:
     """A CJK-capable font file, looked up with fontconfig (Debian: fonts-wqy-microhei)."""
     for family in ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC"):
         try:
-            out = subprocess.run(["fc-match", "-f", "%{file}", f"{family}:lang=zh-cn"],  # noqa: S607
+            out = subprocess.run(["fc-match", "-f", "%{file}", f"{family}:lang=zh-cn"],  # noqa: S603,S607
                                  capture_output=True, text=True, timeout=5, check=False).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             out = ""
@@ -119,7 +119,8 @@ def to_pdf(batch: SettlementBatch) -> bytes:
     story: list[object] = [
         Paragraph(f"结算单 Settlement statement — {m.legal_name}", h),
         Paragraph(f"商户编号 Merchant no. {m.merchant_no}　结算日 Settlement date {batch.settlement_date}　"
-                  f"到账日 Payout date {batch.payout_date}　周期 Cycle {batch.cycle}　状态 Status {batch.status}", body),
+                  f"到账日 Payout date {batch.payout_date}　周期 Cycle {batch.cycle}　"
+                  f"状态 Status {batch.status}", body),
         Spacer(1, 8),
     ]
     rows: list[list[str]] = [["时间 Time", "类型 Type", "参考号 Ref", "说明 Detail", "金额 Amount", "手续费 Fee",
