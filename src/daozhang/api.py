@@ -8,6 +8,8 @@ from daozhang.core.http import MerchantKeyAuth, StaffTokenAuth, install_error_ha
 from daozhang.merchants.api import router as merchant_router
 from daozhang.merchants.api import staff_router as staff_merchants
 from daozhang.payments.api import router as payments_router
+from daozhang.settlement.api import router as settlement_router
+from daozhang.settlement.api import staff_router as staff_settlement
 from daozhang.terminals.api import staff_router as staff_terminals
 from daozhang.tracing.api import router as tracing_router
 
@@ -26,5 +28,7 @@ install_error_handlers(api)
 api.add_router("/v1/", payments_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", merchant_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", tracing_router, auth=MerchantKeyAuth())
+api.add_router("/v1/", settlement_router, auth=MerchantKeyAuth())
 api.add_router("/v1/staff/", staff_merchants, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_terminals, auth=StaffTokenAuth())
+api.add_router("/v1/staff/", staff_settlement, auth=StaffTokenAuth())

@@ -106,9 +106,12 @@ class DomainError(Exception):
 
     def message(self, lang: str) -> str:
         en, zh = CATALOGUE.get(self.code, CATALOGUE["invalid"])
-        template = zh if lang.startswith("zh") else en
+        i = 1 if lang.startswith("zh") else 0
+        template = (en, zh)[i]
+        # A parameter given as an (English, 中文) pair takes the message's language.
+        params = {k: (v[i] if isinstance(v, tuple) else v) for k, v in self.params.items()}
         try:
-            return template.format(**self.params)
+            return template.format(**params)
         except (KeyError, IndexError):
             return template
 

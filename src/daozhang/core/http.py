@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
@@ -103,6 +105,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(Exception)
     def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
+            # PostgreSQL cannot store NUL in text; nothing was written.
+            return error_response(api, request, DomainError("invalid", None, status=400))
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error ref=%s path=%s", ref, request.path)
         return error_response(api, request, DomainError("internal", None, {"ref": ref}, 500))
@@ -119,7 +124,10 @@ def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, An
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 120:
         raise DomainError("idempotency_key_missing", "Idempotency-Key")
-    digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.body).hexdigest()  # type: ignore[union-attr]
+    # Keyed: the body may hold a card number, and an unkeyed hash of it could be brute-forced
+    # back from the six hidden digits of the masked number stored beside it.
+    digest = hmac.new(settings.SECRET_KEY.encode(), request.method.encode() + request.path.encode()  # type: ignore[union-attr]
+                      + request.body, hashlib.sha256).hexdigest()
     rec = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
     if rec is not None:
         if rec.request_hash != digest:

@@ -92,6 +92,8 @@ def page(qs: QuerySet[Payment], cursor: str | None, limit: int) -> tuple[list[Pa
 
 def lookup(merchant: Merchant, *, rrn: str | None = None, terminal_id: str | None = None,
            stan: str | None = None, business_date: dt.date | None = None) -> list[Payment]:
+    if any("\x00" in (v or "") for v in (rrn, terminal_id, stan)):
+        return []
     qs = Payment.objects.select_related("terminal").filter(merchant=merchant)
     if rrn:
         qs = qs.filter(rrn=rrn)

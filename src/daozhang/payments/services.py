@@ -47,12 +47,12 @@ from daozhang.terminals.models import Terminal, TerminalStatus
 
 log = logging.getLogger(__name__)
 
-_STAN = re.compile(r"^\d{6}$")
+_STAN = re.compile(r"[0-9]{6}")  # fullmatch, ASCII digits only
 # Payment codes the payer shows: WeChat 18 digits starting 10–15; Alipay 16–24 digits
 # starting 25–30.
 _WALLET_CODE = {
-    "wechat": re.compile(r"^1[0-5]\d{16}$"),
-    "alipay": re.compile(r"^(2[5-9]|30)\d{14,22}$"),
+    "wechat": re.compile(r"1[0-5][0-9]{16}"),
+    "alipay": re.compile(r"(2[5-9]|30)[0-9]{14,22}"),
 }
 CARD_MODES = {EntryMode.SWIPE, EntryMode.CHIP, EntryMode.CONTACTLESS}
 
@@ -77,7 +77,9 @@ def _amount(value: object) -> int:
 
 def merchant_terminal(merchant: Merchant, tid: str, field: str = "terminal_id") -> Terminal:
     """A terminal of this merchant; another merchant's terminal is reported as unknown."""
-    terminal = Terminal.objects.filter(terminal_id=(tid or "").upper()).first()
+    if not tid or "\x00" in tid:
+        raise DomainError("unknown_terminal", field, status=404)
+    terminal = Terminal.objects.filter(terminal_id=tid.upper()).first()
     if terminal is None or terminal.merchant_id != merchant.id:
         raise DomainError("unknown_terminal", field, status=404)
     return terminal
@@ -87,7 +89,7 @@ def _validate_sale(req: SaleRequest) -> tuple[int, str | None]:
     amount = _amount(req.amount)
     if req.channel not in CHANNELS:
         raise DomainError("invalid", "channel")
-    if not _STAN.match(req.stan or ""):
+    if not _STAN.fullmatch(req.stan or ""):
         raise DomainError("invalid", "stan")
     pan = None
     if req.channel == "card":
@@ -103,7 +105,7 @@ def _validate_sale(req: SaleRequest) -> tuple[int, str | None]:
             raise DomainError("invalid", "entry_mode")
         if req.card_number:
             raise DomainError("channel_mismatch", "card_number")
-        if not _WALLET_CODE[req.channel].match(req.wallet_auth_code or ""):
+        if not _WALLET_CODE[req.channel].fullmatch(req.wallet_auth_code or ""):
             raise DomainError("invalid", "wallet_auth_code")
     return amount, pan
 
@@ -113,7 +115,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple
     amount, pan = _validate_sale(req)
     existing = Payment.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replay(existing, req, amount), True
+        return _replay(existing, req, amount, card_ref(pan).token if pan else None), True
     if merchant.status != MerchantStatus.ACTIVE:
         raise DomainError("merchant_not_active", "merchant", {"status": merchant.status}, 409)
     terminal = merchant_terminal(merchant, req.terminal_id)
@@ -158,7 +160,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple
         existing = Payment.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return _replay(existing, req, amount), True
+        return _replay(existing, req, amount, card.token if card else None), True
     return payment, False
 
 
@@ -171,10 +173,11 @@ def _status_of(result: ChannelResult) -> str:
     }[result.outcome]
 
 
-def _replay(existing: Payment, req: SaleRequest, amount: int) -> Payment:
+def _replay(existing: Payment, req: SaleRequest, amount: int, card_token: str | None) -> Payment:
     same = (
         existing.amount == amount and existing.channel == req.channel
         and existing.stan == req.stan and existing.terminal.terminal_id == (req.terminal_id or "").upper()
+        and (card_token is None or card_token == existing.pan_token)
     )
     if not same:
         raise DomainError("idempotency_key_reused", "Idempotency-Key", status=422)
@@ -207,11 +210,11 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
         return p  # a repeated void: already done, nothing moves again
     terminal = merchant_terminal(merchant, terminal_id)
     if terminal.id != p.terminal_id:
-        raise DomainError("void_not_allowed", "terminal_id", {"detail": "another terminal / 非原终端"}, 409)
+        raise DomainError("void_not_allowed", "terminal_id", {"detail": ("another terminal", "非原终端")}, 409)
     if p.status != PaymentStatus.APPROVED:
-        raise DomainError("void_not_allowed", "payment_id", {"detail": p.status}, 409)
+        raise DomainError("void_not_allowed", "payment_id", {"detail": (p.status, p.get_status_display())}, 409)
     if p.business_date != clock.business_date():
-        raise DomainError("void_not_allowed", "payment_id", {"detail": "not today / 非当日交易"}, 409)
+        raise DomainError("void_not_allowed", "payment_id", {"detail": ("not today", "非当日交易")}, 409)
     result = get_channel(p.channel).void(_original(p))
     if result.outcome != Outcome.APPROVED:
         _event(p, "void_failed", result)
@@ -240,7 +243,7 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
     done = Reversal.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
     if done is not None:
         return done
-    if not _STAN.match(original_stan or ""):
+    if not _STAN.fullmatch(original_stan or ""):
         raise DomainError("invalid", "original_stan")
     fen = _amount(amount) if amount is not None else None
     terminal = merchant_terminal(merchant, terminal_id)

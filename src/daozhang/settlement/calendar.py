@@ -46,6 +46,10 @@ def _stamp(year: int) -> str:
     return loaded.isoformat() if loaded else ""
 
 
+def _bad_file(line: int, en: str, zh: str) -> DomainError:
+    return DomainError("calendar_file", "file", {"line": line, "detail": (en, zh)})
+
+
 def is_working_day(day: dt.date) -> bool:
     loaded = _loaded_year(day.year, _stamp(day.year))
     if loaded is not None:
@@ -94,24 +98,24 @@ def load_schedule(content: bytes, *, file_name: str, actor: str) -> LoadResult:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DomainError("calendar_file", "file", {"line": 1, "detail": "not UTF-8"}) from exc
+        raise _bad_file(1, "not UTF-8", "不是 UTF-8 编码") from exc
     reader = csv.DictReader(io.StringIO(text))
     if [c.strip() for c in reader.fieldnames or []][:3] != ["date", "type", "name"]:
-        raise DomainError("calendar_file", "file", {"line": 1, "detail": "header must be date,type,name"})
+        raise _bad_file(1, "the header must be date,type,name", "表头须为 date,type,name")
     rows: dict[dt.date, tuple[bool, str]] = {}
     for line, row in enumerate(reader, start=2):
         try:
             day = dt.date.fromisoformat((row.get("date") or "").strip())
         except ValueError as exc:
-            raise DomainError("calendar_file", "file", {"line": line, "detail": "date is not YYYY-MM-DD"}) from exc
+            raise _bad_file(line, "the date is not YYYY-MM-DD", "日期格式须为 YYYY-MM-DD") from exc
         kind = (row.get("type") or "").strip()
         if kind not in ("holiday", "workday"):
-            raise DomainError("calendar_file", "file", {"line": line, "detail": "type must be holiday or workday"})
+            raise _bad_file(line, "type must be holiday or workday", "type 须为 holiday 或 workday")
         if day in rows:
-            raise DomainError("calendar_file", "file", {"line": line, "detail": f"{day} listed twice"})
+            raise _bad_file(line, f"{day} listed twice", f"{day} 重复出现")
         rows[day] = (kind == "workday", (row.get("name") or "").strip()[:60])
     if not rows:
-        raise DomainError("calendar_file", "file", {"line": 2, "detail": "no dates"})
+        raise _bad_file(2, "no dates", "没有日期")
     years = sorted({d.year for d in rows})
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():

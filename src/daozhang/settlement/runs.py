@@ -30,8 +30,6 @@ from daozhang.settlement.calendar import CalendarGap
 from daozhang.settlement.cycles import cutoff_moment, d0_fee, payout_date_for
 from daozhang.settlement.models import BatchStatus
 
-CHUNK = 1000
-
 
 @dataclass
 class _Tally:
@@ -133,8 +131,9 @@ def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
                .values_list("merchant_id", flat=True))
     result = RunResult(day, skipped_existing=len(done))
     todo = sorted(m for m in merchants if m not in done)
-    for i in range(0, len(todo), CHUNK):
-        chunk = todo[i: i + CHUNK]
+    size = settings.SETTLEMENT_CHUNK
+    for i in range(0, len(todo), size):
+        chunk = todo[i: i + size]
         try:
             _write_chunk(day, chunk, tallies, merchants, payout_dates, result)
         except IntegrityError:
