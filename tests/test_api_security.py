@@ -4,6 +4,7 @@ endpoint, staff calls need their Django permission, and every staff change is au
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import secrets
@@ -24,6 +25,9 @@ from daozhang.api import api
 from daozhang.audit.models import AuditEvent
 from daozhang.merchants.models import Merchant
 from daozhang.payments.models import Payment
+from daozhang.risk.models import RiskHold
+from daozhang.risk.services import hold_funds
+from daozhang.settlement.models import SettlementBatch
 from daozhang.terminals import services as terminals
 from daozhang.terminals.models import Terminal
 from tests.conftest import CREDIT_CARD, MerchantKit, valid_uscc
@@ -233,7 +237,12 @@ MERCHANT_ROUTES = {
     ("post", "/api/v1/payments/reversal"), ("get", "/api/v1/payments"), ("get", "/api/v1/payments/export.csv"),
     ("get", "/api/v1/payments/lookup"), ("get", "/api/v1/payments/{payment_id}"), ("get", "/api/v1/merchant"),
     ("get", "/api/v1/terminals"), ("get", "/api/v1/balance"),
+    ("get", "/api/v1/trace/payments/{payment_id}"), ("get", "/api/v1/trace/lookup"),
+    ("get", "/api/v1/trace/batches/{batch_id}"), ("get", "/api/v1/trace/days/{day}"), ("get", "/api/v1/settlements"),
+    ("get", "/api/v1/settlements/{batch_id}/statement.csv"), ("get", "/api/v1/settlements/{batch_id}/statement.pdf"),
+    ("post", "/api/v1/enquiries"), ("post", "/api/v1/settlement-account/changes"),
 }
+ANY_BATCH = "01900000-0000-7000-8000-000000000001"
 STAFF_ROUTES = {
     ("post", "/api/v1/staff/merchants"), ("get", "/api/v1/staff/merchants/{merchant_id}"),
     ("post", "/api/v1/staff/merchants/{merchant_id}/status"),
@@ -241,6 +250,9 @@ STAFF_ROUTES = {
     ("post", "/api/v1/staff/merchants/{merchant_id}/users"),
     ("post", "/api/v1/staff/terminals"), ("post", "/api/v1/staff/terminals/{terminal_pk}/bind"),
     ("post", "/api/v1/staff/terminals/{terminal_pk}/status"),
+    ("post", "/api/v1/staff/merchants/{merchant_id}/holds"), ("post", "/api/v1/staff/holds/{hold_id}/release"),
+    ("post", "/api/v1/staff/merchants/{merchant_id}/adjustments"),
+    ("post", "/api/v1/staff/batches/{batch_id}/hold"), ("post", "/api/v1/staff/batches/{batch_id}/repay"),
 }
 
 
@@ -269,8 +281,19 @@ def merchant_calls(kit: MerchantKit, pid: str) -> list[tuple[str, str, dict[str,
         ("get", "/api/v1/merchant", None),
         ("get", "/api/v1/terminals", None),
         ("get", "/api/v1/balance", None),
+        ("get", f"/api/v1/trace/payments/{pid}", None),
+        ("get", "/api/v1/trace/lookup?rrn=123456789012", None),
+        ("get", f"/api/v1/trace/batches/{ANY_BATCH}", None),
+        ("get", "/api/v1/trace/days/2026-11-02", None),
+        ("get", "/api/v1/settlements", None),
+        ("get", f"/api/v1/settlements/{ANY_BATCH}/statement.csv", None),
+        ("get", f"/api/v1/settlements/{ANY_BATCH}/statement.pdf", None),
+        ("post", "/api/v1/enquiries", {"expected_amount": 100, "expected_date": "2026-11-02"}),
+        ("post", "/api/v1/settlement-account/changes", {"holder_name": "x", "account_number": "31001234567890123",
+                                                         "bank_name": "b", "account_type": "corporate"}),
     ]
-    assert {(m, p.split("?")[0].replace(pid, "{payment_id}")) for m, p, _ in calls} == MERCHANT_ROUTES
+    assert {(m, p.split("?")[0].replace(pid, "{payment_id}").replace(ANY_BATCH, "{batch_id}")
+             .replace("2026-11-02", "{day}")) for m, p, _ in calls} == MERCHANT_ROUTES
     return calls
 
 
@@ -341,14 +364,33 @@ def staff_calls(kit: MerchantKit, spare: Terminal) -> list[tuple[str, str, dict[
         ("post", f"/api/v1/staff/terminals/{spare.id}/bind", {"merchant_id": str(mid)}),
         ("post", f"/api/v1/staff/terminals/{tpk}/status", {"status": "suspended", "reason": "probe"}),
     ]
+    hold = RiskHold.objects.get(merchant=kit.merchant)
+    due = SettlementBatch.objects.get(merchant=kit.merchant, status="due")
+    held = SettlementBatch.objects.get(merchant=kit.merchant, status="held")
+    calls += [
+        ("post", f"/api/v1/staff/merchants/{mid}/holds", {"case_ref": "RK-SEC2", "reason": "probe", "amount": 100}),
+        ("post", f"/api/v1/staff/holds/{hold.id}/release", {"note": "probe"}),
+        ("post", f"/api/v1/staff/merchants/{mid}/adjustments", {"amount": -100, "reason": "probe"}),
+        ("post", f"/api/v1/staff/batches/{due.id}/hold", {"reason": "probe"}),
+        ("post", f"/api/v1/staff/batches/{held.id}/repay", {"reason": "probe"}),
+    ]
     norm = {(m, p.replace(str(mid), "{merchant_id}").replace(str(spare.id), "{terminal_pk}")
-             .replace(str(tpk), "{terminal_pk}")) for m, p, _ in calls}
+             .replace(str(tpk), "{terminal_pk}").replace(str(hold.id), "{hold_id}").replace(str(due.id), "{batch_id}")
+             .replace(str(held.id), "{batch_id}")) for m, p, _ in calls}
     assert norm == STAFF_ROUTES
     return calls
 
 
 @pytest.fixture
-def spare_terminal(db: None) -> Terminal:
+def spare_terminal(merchant_kit: MerchantKit) -> Terminal:
+    """A terminal in stock, plus what the settlement endpoints act on: frozen funds and two batches."""
+    merchant_kit.sale(100000)
+    hold_funds(merchant_id=merchant_kit.merchant.id, amount=1000, case_ref="RK-SEC", reason="probe", actor="test")
+    now = timezone.now()
+    for day, status in ((dt.date(2026, 11, 2), "due"), (dt.date(2026, 11, 3), "held")):
+        SettlementBatch.objects.create(merchant=merchant_kit.merchant, settlement_date=day, cycle="T1",
+                                       payout_date=day + dt.timedelta(days=1), net=100, status=status,
+                                       created_at=now, updated_at=now)
     return terminals.register_terminal(serial_number="SN-SEC-SPARE", terminal_id="SPARE001", model="x",
                                        actor="test")
 
@@ -415,6 +457,11 @@ STAFF_CASES = [
     StaffCase("register_terminal", "terminals.add_terminal", "terminal.register"),
     StaffCase("bind_terminal", "terminals.change_terminal", "terminal.bind"),
     StaffCase("terminal_status", "terminals.change_terminal", "terminal.suspended"),
+    StaffCase("freeze", "risk.add_riskhold", "risk.hold"),
+    StaffCase("release", "risk.change_riskhold", "risk.release"),
+    StaffCase("adjust", "settlement.add_adjustment", "settlement.adjust"),
+    StaffCase("hold_batch", "settlement.change_settlementbatch", "batch.hold"),
+    StaffCase("repay_batch", "settlement.change_settlementbatch", "batch.repay"),
 ]
 ALL_STAFF_PERMS = sorted({c.perm for c in STAFF_CASES})
 CASE_INDEX = {c.name: i for i, c in enumerate(STAFF_CASES)}
@@ -481,6 +528,11 @@ def test_staff_with_the_permission_succeeds_and_every_change_is_audited(merchant
         "bind_terminal": ({"status": "in_stock"}, str(spare_terminal.id)),
         "terminal_status": ({"status": "active", "merchant_id": str(merchant_kit.merchant.id)},
                             str(merchant_kit.terminal.id)),
+        "freeze": (None, out["id"]),
+        "release": ({"released": False}, str(RiskHold.objects.get(case_ref="RK-SEC").id)),
+        "adjust": (None, out["id"]),
+        "hold_batch": ({"status": "due"}, out["id"]),
+        "repay_batch": ({"status": "held"}, out["id"]),
     }
     want_before, obj_id = expected[case.name]
     assert ev.before == want_before
