@@ -50,11 +50,16 @@ RETURN_REASONS = {
 
 
 class Bank(Protocol):
-    def transfer(self, payout_id: uuid.UUID, amount_fen: int, payee: PayeeAccount) -> TransferResult:
-        """Idempotent by payout_id: sending the same id twice pays once."""
+    """Banks take payouts as batches (a payout file or a batch API), so the interface does too."""
+
+    def transfer_many(self, items: list[tuple[uuid.UUID, int, PayeeAccount]]) -> None:
+        """Hand over (payout id, amount, payee) transfers. Idempotent by payout id: sending
+        the same id twice pays once. Raises BankUnavailable when nothing was taken."""
         ...
 
-    def status(self, payout_id: uuid.UUID) -> TransferResult: ...
+    def status_many(self, payout_ids: list[uuid.UUID]) -> dict[uuid.UUID, TransferResult]:
+        """The bank's state of each transfer (UNKNOWN for ids it never received)."""
+        ...
 
     def verify(self, payee: PayeeAccount) -> TransferResult:
         """Account verification (name + number): PAID means verified, RETURNED carries why not."""

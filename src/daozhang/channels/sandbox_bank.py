@@ -3,7 +3,7 @@
 Accounts registered in `SandboxBankAccount` behave as registered (holder name, closed,
 type-II); any other account behaves by the last four digits of its number:
 0002 closed (R02), 0003 does not exist (R03), 0004 a type-II account that returns more
-than 10,000 CNY a day (R04); everything else pays. A transfer is accepted first and is
+than 10,000 CNY a day (R04); everything else pays. Transfers are taken in batches; one is
 final (paid or returned) when its status is asked, like a real bank's asynchronous answer.
 An outage fault on channel "bank" makes every call raise BankUnavailable.
 """
@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from django.db import IntegrityError, transaction
-
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState
 from daozhang.channels.models import SandboxBankAccount, SandboxBankTransfer
 from daozhang.channels.sandbox import outage_active
@@ -22,7 +20,7 @@ from daozhang.channels.sandbox import outage_active
 TYPE_II_DAILY_LIMIT_FEN = 1_000_000
 
 
-def _judge(amount_fen: int | None, payee: PayeeAccount) -> tuple[str, str]:
+def _judge(amount_fen: int | None, payee: PayeeAccount, known: SandboxBankAccount | None) -> tuple[str, str]:
     """("", "") when the bank would pay, else (return code, reason)."""
     from daozhang.channels.bank import RETURN_REASONS
 
@@ -31,7 +29,6 @@ def _judge(amount_fen: int | None, payee: PayeeAccount) -> tuple[str, str]:
         return code, f"{en} / {zh}"
 
     number = payee.account_number
-    known = SandboxBankAccount.objects.filter(account_number=number).first()
     if known is not None:
         if known.closed:
             return ret("R02")
@@ -49,36 +46,44 @@ def _judge(amount_fen: int | None, payee: PayeeAccount) -> tuple[str, str]:
     return "", ""
 
 
-class SandboxBank:
-    def transfer(self, payout_id: uuid.UUID, amount_fen: int, payee: PayeeAccount) -> TransferResult:
-        if outage_active("bank"):
-            raise BankUnavailable("sandbox bank outage")
-        code, reason = _judge(amount_fen, payee)
-        try:
-            with transaction.atomic():
-                SandboxBankTransfer.objects.create(
-                    payout_id=payout_id, amount=amount_fen, account_number=payee.account_number,
-                    holder_name=payee.holder_name, return_code=code, reason=reason,
-                    bank_ref="BK" + hashlib.sha256(str(payout_id).encode()).hexdigest()[:18].upper(),
-                )
-        except IntegrityError:
-            pass  # the same payout sent again: the bank already has it
-        return TransferResult(TransferState.ACCEPTED)
+def _registry(numbers: set[str]) -> dict[str, SandboxBankAccount]:
+    return {a.account_number: a for a in SandboxBankAccount.objects.filter(account_number__in=numbers)}
 
-    def status(self, payout_id: uuid.UUID) -> TransferResult:
+
+class SandboxBank:
+    def transfer_many(self, items: list[tuple[uuid.UUID, int, PayeeAccount]]) -> None:
         if outage_active("bank"):
             raise BankUnavailable("sandbox bank outage")
-        t = SandboxBankTransfer.objects.filter(payout_id=payout_id).first()
-        if t is None:
-            return TransferResult(TransferState.UNKNOWN)
-        if t.return_code:
-            return TransferResult(TransferState.RETURNED, t.bank_ref, t.return_code, t.reason)
-        return TransferResult(TransferState.PAID, t.bank_ref)
+        known = _registry({payee.account_number for _, _, payee in items})
+        rows = []
+        for payout_id, amount_fen, payee in items:
+            code, reason = _judge(amount_fen, payee, known.get(payee.account_number))
+            rows.append(SandboxBankTransfer(
+                payout_id=payout_id, amount=amount_fen, account_number=payee.account_number,
+                holder_name=payee.holder_name, return_code=code, reason=reason,
+                bank_ref="BK" + hashlib.sha256(str(payout_id).encode()).hexdigest()[:18].upper()))
+        # The same payout sent again: the bank already has it and ignores the copy.
+        SandboxBankTransfer.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def status_many(self, payout_ids: list[uuid.UUID]) -> dict[uuid.UUID, TransferResult]:
+        if outage_active("bank"):
+            raise BankUnavailable("sandbox bank outage")
+        found = {t.payout_id: t for t in SandboxBankTransfer.objects.filter(payout_id__in=payout_ids)}
+        out: dict[uuid.UUID, TransferResult] = {}
+        for pid in payout_ids:
+            t = found.get(pid)
+            if t is None:
+                out[pid] = TransferResult(TransferState.UNKNOWN)
+            elif t.return_code:
+                out[pid] = TransferResult(TransferState.RETURNED, t.bank_ref, t.return_code, t.reason)
+            else:
+                out[pid] = TransferResult(TransferState.PAID, t.bank_ref)
+        return out
 
     def verify(self, payee: PayeeAccount) -> TransferResult:
         if outage_active("bank"):
             raise BankUnavailable("sandbox bank outage")
-        code, reason = _judge(None, payee)
+        code, reason = _judge(None, payee, _registry({payee.account_number}).get(payee.account_number))
         if code:
             return TransferResult(TransferState.RETURNED, return_code=code, reason=reason)
         return TransferResult(TransferState.PAID)

@@ -15,3 +15,15 @@ def notify(merchant: Merchant, kind: str, *, en: str, zh: str) -> Notification:
         Notification.objects.create(merchant=merchant, kind=kind, channel="email",
                                     recipient=merchant.contact_email, body_en=en, body_zh=zh)
     return sms
+
+
+def notify_many(messages: list[tuple[Merchant, str, str, str]]) -> None:
+    """(merchant, kind, English, 中文) each, written in one statement: for batch jobs."""
+    rows = []
+    for merchant, kind, en, zh in messages:
+        rows.append(Notification(merchant=merchant, kind=kind, channel="sms", recipient=merchant.contact_phone,
+                                 body_en=en, body_zh=zh))
+        if merchant.contact_email:
+            rows.append(Notification(merchant=merchant, kind=kind, channel="email", recipient=merchant.contact_email,
+                                     body_en=en, body_zh=zh))
+    Notification.objects.bulk_create(rows)

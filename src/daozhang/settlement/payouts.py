@@ -15,20 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
-from daozhang.ledger.services import Leg, NewEntry, post_entry
+from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import MerchantStatus, SettlementAccount
-from daozhang.notifications.services import notify
+from daozhang.notifications.services import notify_many
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
 
 log = logging.getLogger(__name__)
@@ -66,46 +67,69 @@ def payable_batches(as_of: dt.date, limit: int = 10_000) -> list[SettlementBatch
 
 
 def start_payout(batch: SettlementBatch) -> Payout | None:
-    """Create the next payout attempt of a due batch (or return the one in flight)."""
-    account = SettlementAccount.objects.filter(merchant_id=batch.merchant_id, is_current=True).first()
-    if account is None:
-        return None
+    """Create the next payout attempt of one due batch (or return the one in flight)."""
+    made = start_payouts([batch])
+    return made[0] if made else None
+
+
+def start_payouts(batches: list[SettlementBatch]) -> list[Payout]:
+    """The next attempt of each due batch, written before anything is sent to the bank."""
+    ids = [b.id for b in batches]
+    accounts = {a.merchant_id: a for a in SettlementAccount.objects.filter(
+        merchant_id__in={b.merchant_id for b in batches}, is_current=True)}
     with transaction.atomic():
-        locked = SettlementBatch.objects.select_for_update().get(id=batch.id)
-        if locked.status != BatchStatus.DUE:
-            return None
-        open_attempt = locked.payouts.exclude(status__in=[PayoutStatus.PAID, PayoutStatus.RETURNED]).first()
-        if open_attempt is not None:
-            return open_attempt
-        attempt = locked.payouts.count() + 1
-        try:
-            return Payout.objects.create(batch=locked, merchant_id=locked.merchant_id, attempt=attempt,
-                                         amount=locked.net, account=account, status=PayoutStatus.SUBMITTING,
-                                         created_at=clock.now())
-        except IntegrityError:
-            return Payout.objects.get(batch=locked, attempt=attempt)
+        locked = list(SettlementBatch.objects.select_for_update().filter(id__in=ids, status=BatchStatus.DUE))
+        open_ones = {p.batch_id: p for p in Payout.objects.filter(batch_id__in=ids).exclude(
+            status__in=[PayoutStatus.PAID, PayoutStatus.RETURNED])}
+        attempts = dict(Payout.objects.filter(batch_id__in=ids).values("batch_id").annotate(n=Count("id"))
+                        .values_list("batch_id", "n"))
+        now = clock.now()
+        fresh = [
+            Payout(batch=b, merchant_id=b.merchant_id, attempt=attempts.get(b.id, 0) + 1, amount=b.net,
+                   account=accounts[b.merchant_id], status=PayoutStatus.SUBMITTING, created_at=now)
+            for b in locked if b.id not in open_ones and b.merchant_id in accounts
+        ]
+        Payout.objects.bulk_create(fresh)
+    return [*open_ones.values(), *fresh]
 
 
 def submit(payout: Payout) -> str:
     """Send one payout to the bank (or find out that it already has it)."""
+    return submit_many([payout]).get(payout.id, payout.status)
+
+
+def submit_many(payouts: list[Payout]) -> dict[uuid.UUID, str]:
+    """Send payouts to the bank in one request; book the accepted ones in one transaction.
+
+    The bank is first asked which of them it already has (a run that crashed after sending),
+    so nothing is sent twice.
+    """
+    if not payouts:
+        return {}
     bank = get_bank()
     try:
-        known = bank.status(payout.id) if payout.tries else TransferResult(TransferState.UNKNOWN)
-        if known.state == TransferState.UNKNOWN:
-            bank.transfer(payout.id, payout.amount, _payee(payout.account))
+        known = bank.status_many([p.id for p in payouts])
+        to_send = [p for p in payouts if known[p.id].state == TransferState.UNKNOWN]
+        if to_send:
+            bank.transfer_many([(p.id, p.amount, _payee(p.account)) for p in to_send])
     except BankUnavailable:
-        return _retry_later(payout)
+        return {p.id: _retry_later(p) for p in payouts}
+    states: dict[uuid.UUID, str] = {}
     with transaction.atomic():
-        p = Payout.objects.select_for_update().get(id=payout.id)
-        if p.status in (PayoutStatus.SUBMITTING, PayoutStatus.RETRYING):
-            shard = pick_shard()
-            post_entry(_entry(p, "accepted", (Leg(merchant_payout_due(p.merchant_id), p.amount),
-                                              Leg(payouts_in_transit(shard), -p.amount))))
-            p.status, p.submitted_at, p.tries = PayoutStatus.ACCEPTED, clock.now(), p.tries + 1
-            p.save(update_fields=["status", "submitted_at", "tries"])
-            SettlementBatch.objects.filter(id=p.batch_id).update(status=BatchStatus.IN_TRANSIT,
-                                                                 updated_at=clock.now())
-    return PayoutStatus.ACCEPTED
+        locked = list(Payout.objects.select_for_update().filter(
+            id__in=[p.id for p in payouts], status__in=[PayoutStatus.SUBMITTING, PayoutStatus.RETRYING]))
+        now = clock.now()
+        entries = []
+        for p in locked:
+            entries.append(_entry(p, "accepted", (Leg(merchant_payout_due(p.merchant_id), p.amount),
+                                                  Leg(payouts_in_transit(pick_shard()), -p.amount))))
+            states[p.id] = PayoutStatus.ACCEPTED
+        post_entries(entries)
+        Payout.objects.filter(id__in=list(states)).update(status=PayoutStatus.ACCEPTED, submitted_at=now,
+                                                          tries=F("tries") + 1)
+        SettlementBatch.objects.filter(id__in=[p.batch_id for p in locked]).update(
+            status=BatchStatus.IN_TRANSIT, updated_at=now)
+    return states
 
 
 def _retry_later(payout: Payout) -> str:
@@ -122,72 +146,100 @@ def _retry_later(payout: Payout) -> str:
 
 def settle_result(payout: Payout) -> str:
     """Ask the bank whether an accepted payout arrived or came back, and book the answer."""
+    return collect_answers([payout]).get(payout.id, payout.status)
+
+
+def collect_answers(payouts: list[Payout]) -> dict[uuid.UUID, str]:
     try:
-        result = get_bank().status(payout.id)
+        answers = get_bank().status_many([p.id for p in payouts])
     except BankUnavailable:
-        return payout.status
-    if result.state not in (TransferState.PAID, TransferState.RETURNED):
-        return payout.status
-    return record_result(payout, result)
+        return {}
+    final = [(p, answers[p.id]) for p in payouts
+             if answers[p.id].state in (TransferState.PAID, TransferState.RETURNED)]
+    return book_answers(final)
 
 
 def record_result(payout: Payout, result: TransferResult) -> str:
     """Book a final bank answer (from a status query or an imported result file). Idempotent."""
+    return book_answers([(payout, result)]).get(payout.id) or Payout.objects.get(id=payout.id).status
+
+
+def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID, str]:
+    """Book final answers in one transaction; payouts already final are left as they are."""
+    if not answers:
+        return {}
+    by_id = {p.id: r for p, r in answers}
+    states: dict[uuid.UUID, str] = {}
     with transaction.atomic():
-        p = Payout.objects.select_for_update().select_related("merchant").get(id=payout.id)
-        if p.status in (PayoutStatus.PAID, PayoutStatus.RETURNED):
-            return p.status
-        if p.status != PayoutStatus.ACCEPTED:
-            return p.status
-        shard = pick_shard()
+        locked = list(Payout.objects.select_for_update().select_related("merchant").filter(
+            id__in=list(by_id), status=PayoutStatus.ACCEPTED))
         now = clock.now()
-        if result.state == TransferState.PAID:
-            post_entry(_entry(p, "paid", (Leg(payouts_in_transit(shard), p.amount),
-                                          Leg(settlement_bank(shard), -p.amount))))
-            p.status, p.bank_ref, p.finished_at = PayoutStatus.PAID, result.bank_ref, now
-            SettlementBatch.objects.filter(id=p.batch_id).update(status=BatchStatus.PAID, updated_at=now)
-            notify(p.merchant, "payout_paid",
-                   en=f"¥{p.amount / 100:,.2f} has arrived in your account (bank ref {result.bank_ref}).",
-                   zh=f"¥{p.amount / 100:,.2f} 已到账（银行流水号 {result.bank_ref}）。")
-        else:
-            post_entry(_entry(p, "returned", (Leg(payouts_in_transit(shard), p.amount),
-                                              Leg(merchant_payout_due(p.merchant_id), -p.amount))))
-            p.status, p.return_code, p.return_reason, p.finished_at = (
-                PayoutStatus.RETURNED, result.return_code, result.reason[:200], now)
-            SettlementBatch.objects.filter(id=p.batch_id).update(status=BatchStatus.RETURNED, updated_at=now)
-            notify(p.merchant, "payout_returned",
-                   en=f"Your payout of ¥{p.amount / 100:,.2f} was returned by the bank: {result.reason}. "
-                      "Correct your settlement account to be paid again.",
-                   zh=f"您的 ¥{p.amount / 100:,.2f} 出款被银行退回：{result.reason}。请更正结算账户后将重新出款。")
-        p.save()
-        return p.status
+        entries, notes, paid, returned = [], [], [], []
+        for p in locked:
+            result = by_id[p.id]
+            shard = pick_shard()
+            yuan = f"¥{p.amount // 100:,}.{p.amount % 100:02d}"
+            if result.state == TransferState.PAID:
+                entries.append(_entry(p, "paid", (Leg(payouts_in_transit(shard), p.amount),
+                                                  Leg(settlement_bank(shard), -p.amount))))
+                p.status, p.bank_ref, p.finished_at = PayoutStatus.PAID, result.bank_ref, now
+                paid.append(p)
+                notes.append((p.merchant, "payout_paid",
+                              f"{yuan} has arrived in your account (bank ref {result.bank_ref}).",
+                              f"{yuan} 已到账（银行流水号 {result.bank_ref}）。"))
+            else:
+                entries.append(_entry(p, "returned", (Leg(payouts_in_transit(shard), p.amount),
+                                                      Leg(merchant_payout_due(p.merchant_id), -p.amount))))
+                p.status, p.return_code, p.return_reason, p.finished_at = (
+                    PayoutStatus.RETURNED, result.return_code, result.reason[:200], now)
+                returned.append(p)
+                notes.append((p.merchant, "payout_returned",
+                              f"Your payout of {yuan} was returned by the bank: {result.reason}. "
+                              "Correct your settlement account to be paid again.",
+                              f"您的 {yuan} 出款被银行退回：{result.reason}。请更正结算账户后将重新出款。"))
+            states[p.id] = p.status
+        post_entries(entries)
+        Payout.objects.bulk_update(locked, ["status", "bank_ref", "return_code", "return_reason", "finished_at"])
+        SettlementBatch.objects.filter(id__in=[p.batch_id for p in paid]).update(status=BatchStatus.PAID,
+                                                                                 updated_at=now)
+        SettlementBatch.objects.filter(id__in=[p.batch_id for p in returned]).update(
+            status=BatchStatus.RETURNED, updated_at=now)
+        notify_many(notes)
+    return states
 
 
-def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | None = None) -> PayoutRunResult:
-    """Submit every payable batch, retry those whose back-off has passed, collect answers."""
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i: i + size]
+
+
+def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | None = None,
+                chunk: int = 500) -> PayoutRunResult:
+    """Submit every payable batch, retry those whose back-off has passed, collect answers.
+
+    Works in chunks (one bank request and one transaction each), so ten thousand payouts
+    cost a few dozen round trips to the bank rather than ten thousand.
+    """
     day = as_of or clock.business_date()
     result = PayoutRunResult()
     now = clock.now()
-    # 1. Attempts a crash left half-way, and bank outages whose wait is over.
-    pending = list(Payout.objects.select_related("account").filter(status=PayoutStatus.SUBMITTING)) + list(
-        Payout.objects.select_related("account").filter(status=PayoutStatus.RETRYING, next_try_at__lte=now))
-    # 2. New attempts for due batches.
-    for batch in payable_batches(day):
-        payout = start_payout(batch)
-        if payout is not None and payout.status == PayoutStatus.SUBMITTING and payout not in pending:
-            pending.append(payout)
-    for payout in pending:
-        state = submit(payout)
-        result.submitted += state == PayoutStatus.ACCEPTED
-        result.retrying += state == PayoutStatus.RETRYING
+    for batches in _chunks(payable_batches(day, limit=1_000_000), chunk):
+        start_payouts(batches)
+    # Attempts a crash left half-way, new ones, and bank outages whose wait is over.
+    pending = list(Payout.objects.select_related("account").filter(
+        Q(status=PayoutStatus.SUBMITTING) | Q(status=PayoutStatus.RETRYING, next_try_at__lte=now)))
+    for part in _chunks(pending, chunk):
+        states = submit_many(part)
+        result.submitted += sum(s == PayoutStatus.ACCEPTED for s in states.values())
+        result.retrying += sum(s == PayoutStatus.RETRYING for s in states.values())
         if progress:
-            progress(1)
-    # 3. Final answers for everything in transit.
-    for payout in Payout.objects.filter(status=PayoutStatus.ACCEPTED).order_by("submitted_at"):
-        state = settle_result(payout)
-        result.paid += state == PayoutStatus.PAID
-        result.returned += state == PayoutStatus.RETURNED
-        result.waiting += state == PayoutStatus.ACCEPTED
+            progress(len(part))
+    accepted = list(Payout.objects.filter(status=PayoutStatus.ACCEPTED).order_by("submitted_at"))
+    for part in _chunks(accepted, chunk):
+        states = collect_answers(part)
+        result.paid += sum(s == PayoutStatus.PAID for s in states.values())
+        result.returned += sum(s == PayoutStatus.RETURNED for s in states.values())
+        result.waiting += len(part) - len(states)
     return result
 
 
