@@ -9,6 +9,7 @@ matters on the bulk path where every payment needs five ids.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 from uuid_utils.compat import uuid7
 
@@ -17,6 +18,7 @@ def new_id() -> uuid.UUID:
     return uuid7()
 
 
+@lru_cache(maxsize=200_000)
 def account_id_for(code: str) -> uuid.UUID:
     """The fixed id of a named ledger account.
 
