@@ -32,8 +32,10 @@ class CheckResult:
     entries: int
     postings: int
     accounts: int
-    unbalanced_entries: list[tuple[str, int, int]]  # (entry id, sum, postings)
-    wrong_balances: list[tuple[str, int, int]]  # (account code, stored, recomputed)
+    unbalanced_entries: list[tuple[str, int, int]]  # (entry id, sum, postings), at most `limit`
+    wrong_balances: list[tuple[str, int, int]]  # (account code, stored, recomputed), at most `limit`
+    unbalanced_count: int = 0  # all of them, however many are listed
+    wrong_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -43,8 +45,8 @@ class CheckResult:
         state = "OK" if self.ok else "FAILED"
         return (
             f"ledger {state}: {self.entries} entries, {self.postings} postings, "
-            f"{self.accounts} accounts; {len(self.unbalanced_entries)} unbalanced entries, "
-            f"{len(self.wrong_balances)} accounts whose balance differs from their postings"
+            f"{self.accounts} accounts; {self.unbalanced_count} unbalanced entries, "
+            f"{self.wrong_count} accounts whose balance differs from their postings"
         )
 
 
@@ -60,23 +62,27 @@ def check_ledger(limit: int = 1000) -> CheckResult:
         postings = cur.fetchone()[0]
         cur.execute("SELECT COUNT(*) FROM ledger_account")
         accounts = cur.fetchone()[0]
-        cur.execute(
+        unbalanced_sql = (
             "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM ledger_entry e"
             " LEFT JOIN ledger_posting p ON p.entry_id = e.id"
-            " GROUP BY e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2"
-            " LIMIT %s",
-            [limit],
-        )
-        unbalanced = [(str(uuid.UUID(str(r[0]))), int(r[1]), int(r[2])) for r in cur.fetchall()]
-        cur.execute(
+            " GROUP BY e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2")
+        wrong_sql = (
             "SELECT a.code, a.balance, COALESCE(s.total, 0) FROM ledger_account a"
             " LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_posting"
             " GROUP BY account_id) s ON s.account_id = a.id"
-            " WHERE a.balance <> COALESCE(s.total, 0) LIMIT %s",
-            [limit],
-        )
-        wrong = [(r[0], int(r[1]), int(r[2])) for r in cur.fetchall()]
-    return CheckResult(entries, postings, accounts, unbalanced, wrong)
+            " WHERE a.balance <> COALESCE(s.total, 0)")
+        found = {}
+        for name, sql in (("unbalanced", unbalanced_sql), ("wrong", wrong_sql)):
+            cur.execute(f"SELECT COUNT(*) FROM ({sql}) x")  # noqa: S608 - constant SQL
+            count = int(cur.fetchone()[0])
+            rows = []
+            if count:
+                cur.execute(f"{sql} LIMIT %s", [limit])
+                rows = cur.fetchall()
+            found[name] = (count, rows)
+        unbalanced = [(str(uuid.UUID(str(r[0]))), int(r[1]), int(r[2])) for r in found["unbalanced"][1]]
+        wrong = [(r[0], int(r[1]), int(r[2])) for r in found["wrong"][1]]
+    return CheckResult(entries, postings, accounts, unbalanced, wrong, found["unbalanced"][0], found["wrong"][0])
 
 
 def entry_postings(entry_id: uuid.UUID) -> list[tuple[str, int]]:
