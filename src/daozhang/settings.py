@@ -165,6 +165,8 @@ SETTLEMENT_CUTOFFS = {
 # Same-day (D0) settlement charge: a rate in ppm of the net (500 = 0.05%) plus a fixed part.
 D0_FEE_PPM = int(os.environ.get("DAOZHANG_D0_FEE_PPM", "500"))
 D0_FEE_FIXED_FEN = int(os.environ.get("DAOZHANG_D0_FEE_FIXED_FEN", "0"))
+# Merchants per settlement transaction: smaller holds locks for less time, larger is faster.
+SETTLEMENT_CHUNK = int(os.environ.get("DAOZHANG_SETTLEMENT_CHUNK", "1000"))
 # A net below this is carried to the next batch instead of paid (bank transfers cost money).
 MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
 # Bank behind payouts, like the payment channels: a class path; the sandbox ships.
