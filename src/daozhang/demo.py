@@ -179,7 +179,7 @@ def _history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], days: in
              rng: random.Random) -> Iterator[ImportedSale]:
     tz = clock.business_tz()
     today = clock.business_date()
-    for m, ts, dm in rows:
+    for mi, (m, ts, dm) in enumerate(rows):
         for back in range(days, 0, -1):
             day = today - dt.timedelta(days=back)
             for n in range(max(1, int(dm.daily_sales * rng.uniform(0.6, 1.3)))):
@@ -193,7 +193,7 @@ def _history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], days: in
                 yield ImportedSale(
                     merchant_id=m.id, terminal_pk=t.id, idempotency_key=f"demo:{m.merchant_no}:{day}:{n}",
                     channel=channel, entry_mode=mode, card_type=card_type, amount=_amount(rng),
-                    stan=seq[-6:], created_at=at, rrn=f"{day:%m%d}{seq}{n % 10}"[:12].ljust(12, "0"),
+                    stan=seq[-6:], created_at=at, rrn=f"{day:%m%d}{mi % 10}{seq}",
                     auth_code=f"{rng.randint(0, 999999):06d}",
                     masked_pan=card.masked if card else "", last4=card.last4 if card else "",
                     pan_token=card.token if card else "",

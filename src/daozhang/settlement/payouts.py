@@ -26,6 +26,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert
+from daozhang.core.errors import DomainError
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
 from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import MerchantStatus, SettlementAccount
@@ -220,7 +221,10 @@ def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | 
     Works in chunks (one bank request and one transaction each), so ten thousand payouts
     cost a few dozen round trips to the bank rather than ten thousand.
     """
-    day = as_of or clock.business_date()
+    today = clock.business_date()
+    day = as_of or today
+    if day > today:
+        raise DomainError("invalid", "date")  # never pay a batch before its payout date
     result = PayoutRunResult()
     now = clock.now()
     for batches in _chunks(payable_batches(day, limit=1_000_000), chunk):

@@ -18,9 +18,10 @@ def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[st
     for _ in range(5):
         try:
             with transaction.atomic():
-                seq = SupportCase.objects.filter(created_at__date=now.date()).count() + 1
+                prefix = f"CS{clock.business_date(now):%Y%m%d}"  # the Shanghai date, not UTC
+                seq = SupportCase.objects.filter(case_no__startswith=prefix).count() + 1
                 case = SupportCase.objects.create(
-                    case_no=f"CS{clock.business_date(now):%Y%m%d}{seq:05d}", merchant=merchant, kind=kind,
+                    case_no=f"{prefix}{seq:05d}", merchant=merchant, kind=kind,
                     subject=subject[:200], diagnosis=diagnosis, created_at=now, updated_at=now)
                 CaseEvent.objects.create(case=case, at=now, actor=actor, note=subject)
                 audit.record(actor=actor, action="support.open", obj_type="support_case", obj_id=case.id,

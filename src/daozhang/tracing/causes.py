@@ -55,9 +55,9 @@ CAUSES: dict[str, Cause] = {c.code: c for c in [
        ("Send the receipts or proof asked for to customer service, quoting case {case}; the money is paid "
         "with the next batch after release.",
         "请向客服提交所需小票或证明并注明案件号 {case}；解冻后随下一批次结算。")),
-    _c("held", ("Settlement suspended for your merchant account", "商户结算已暂停"),
-       ("Settlement of the batch of {settlement_date} ({amount}) is held because your merchant account is "
-        "{status}.", "{settlement_date} 批次（{amount}）暂缓出款，因为商户状态为 {status}。"),
+    _c("held", ("Payout held for review", "出款暂缓，审核中"),
+       ("The batch of {settlement_date} ({amount}) is settled but its payout is held: {why}.",
+        "{settlement_date} 批次（{amount}）已结算，但暂缓出款：{why}。"),
        ("Contact customer service to resolve the review.", "请联系客服处理审核事项。")),
     _c("calendar_gap", ("Waiting for the working-day calendar", "等待工作日历"),
        ("The arrival date cannot be computed: no working-day calendar for {year} has been loaded yet. "

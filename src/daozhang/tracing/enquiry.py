@@ -44,15 +44,17 @@ def enquire(*, merchant: Merchant, expected_amount: object, expected_date: dt.da
     on_day = [b for b in near if b.payout_date == expected_date]
     if on_day:
         b = on_day[0]
-        diff = Money(amount - b.net).display()
+        short = amount > b.net
+        diff = Money(abs(amount - b.net)).display()
         return EnquiryAnswer(
             "batch_differs",
-            (f"The payout due {b.payout_date} is {Money(b.net).display()}, {diff} less than you expected: sales "
+            (f"The payout due {b.payout_date} is {Money(b.net).display()}, {diff} {'less' if short else 'more'} "
+             f"than you expected: sales "
              f"{Money(b.sales_amount).display()} − fees {Money(b.fees).display()} − voids/reversals "
              f"{Money(b.undone_amount).display()} − frozen {Money(b.held_amount).display()} + released "
              f"{Money(b.released_amount).display()} + adjustments {Money(b.adjustments).display()} + carried "
              f"{Money(b.carried_in).display()} − D0 fee {Money(b.d0_fee).display()}.",
-             f"{b.payout_date} 应到账 {Money(b.net).display()}，比您预期少 {diff}："
+             f"{b.payout_date} 应到账 {Money(b.net).display()}，比您预期{'少' if short else '多'} {diff}："
              f"交易 {Money(b.sales_amount).display()}"
              f" − 手续费 {Money(b.fees).display()} − 撤销冲正 {Money(b.undone_amount).display()} − 冻结 "
              f"{Money(b.held_amount).display()} + 解冻 {Money(b.released_amount).display()} + 调账 "

@@ -163,7 +163,9 @@ def trace_day(merchant: Merchant, day: dt.date) -> Trace:
         trace = Trace("day", day.isoformat(), "not_due", {}, batch.net, None, [], refs={"batch_id": str(batch.id)})
         return _batch_state(trace, batch)
     booked = Payment.objects.filter(merchant=merchant, settlement_date=day)
-    net = sum(p.amount - p.fee for p in booked.only("amount", "fee"))
+    undone = Payment.objects.filter(merchant=merchant, undo_settlement_date=day)
+    net = (sum(p.amount - p.fee for p in booked.only("amount", "fee"))
+           - sum(p.amount - p.fee for p in undone.only("amount", "fee")))
     trace = Trace("day", day.isoformat(), "not_due", {}, net, None, [])
     trace.timeline.append(Event(clock.now(), f"{booked.count()} booked sales, {_money(net)} net, not settled yet",
                                 f"{booked.count()} 笔已入账交易，净额 {_money(net)}，尚未结算"))
@@ -215,7 +217,11 @@ def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
         return trace
     if batch.status == BatchStatus.HELD:
         trace.cause = "held"
-        params.update(status=merchant.get_status_display())
+        if merchant.status != "active":
+            params.update(why=(f"settlement of your merchant account is suspended ({merchant.status})",
+                               f"商户结算已暂停（{merchant.get_status_display()}）"))
+        else:
+            params.update(why=("operations are reviewing it", "运营人员正在审核"))
         trace.expected_arrival = None
         return trace
     payouts = list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
