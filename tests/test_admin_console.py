@@ -14,7 +14,9 @@ def test_staff_browse_payments_ledger_and_audit_but_cannot_edit_them(merchant_ki
     c = Client()
     c.force_login(admin)
     for url in ["/admin/payments/payment/", "/admin/ledger/entry/", "/admin/ledger/account/",
-                "/admin/merchants/merchant/", "/admin/terminals/terminal/", "/admin/audit/auditevent/"]:
+                "/admin/merchants/merchant/", "/admin/terminals/terminal/", "/admin/audit/auditevent/",
+                "/admin/core/alert/", "/admin/core/jobrun/", "/admin/settlement/settlementbatch/",
+                "/admin/settlement/payout/", "/admin/risk/riskhold/", "/admin/support/supportcase/"]:
         r = c.get(url)
         assert r.status_code == 200, url
     p = Payment.objects.get()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from daozhang.ledger.admin import ReadOnly
+from daozhang.settlement.models import Adjustment, CalendarDay, CalendarYear, Payout, SettlementBatch
+
+
+class PayoutInline(admin.TabularInline):
+    model = Payout
+    fields = ("attempt", "amount", "status", "bank_ref", "return_code", "return_reason", "submitted_at",
+              "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(SettlementBatch)
+class SettlementBatchAdmin(ReadOnly):
+    """Batches change only through settlement, payouts and the audited hold / re-pay actions."""
+
+    list_display = ("settlement_date", "merchant", "cycle", "payout_date", "net", "status")
+    list_filter = ("status", "cycle", "settlement_date")
+    search_fields = ("merchant__merchant_no",)
+    list_select_related = ("merchant",)
+    inlines = [PayoutInline]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnly):
+    list_display = ("created_at", "merchant", "attempt", "amount", "status", "return_code", "bank_ref")
+    list_filter = ("status", "return_code")
+    search_fields = ("merchant__merchant_no", "bank_ref")
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnly):
+    list_display = ("created_at", "merchant", "amount", "reason", "created_by", "settlement_date")
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(ReadOnly):
+    list_display = ("year", "file_name", "loaded_by", "loaded_at")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ReadOnly):
+    list_display = ("date", "is_workday", "name")
+    list_filter = ("is_workday",)
