@@ -44,6 +44,7 @@ def test_import_books_each_row_once_even_when_run_twice(merchant_kit, tmp_path, 
     assert merchant_payable_balance(merchant_kit.merchant.id) == 2500 * (10000 - 50) + (1850 - 7)
     p = Payment.objects.get(idempotency_key="import:old-1")
     assert (p.business_date.isoformat(), p.last4, p.status) == ("2026-11-20", "1234", "approved")
+    assert p.settlement_date.isoformat() == "2026-11-20"  # booked: settled with the batch of its day
     runs = list(JobRun.objects.filter(kind="payments.import").values_list("status", "done", "total"))
     assert runs == [("succeeded", 2501, 2501), ("succeeded", 2501, 2501)]
     assert check_ledger().ok
@@ -68,3 +69,22 @@ def test_missing_column_is_named(merchant_kit, tmp_path, capsys):
     with pytest.raises(CommandError):
         call_command("payments", "import", str(f), "--quiet")
     assert "merchant_no: missing column" in capsys.readouterr().err
+
+
+def test_history_for_a_settled_day_is_paid_with_the_next_batch(merchant_kit, tmp_path, monkeypatch):
+    import datetime as dt
+
+    from daozhang.settlement.runs import run_settlement
+    from tests.settlement_helpers import Clock
+
+    clock = Clock(monkeypatch)
+    clock.at(2026, 11, 20, 10, 0)
+    merchant_kit.sale(10000)
+    clock.at(2026, 11, 20, 23, 30)
+    run_settlement(dt.date(2026, 11, 20))
+    late = [_row(merchant_kit, 1, created_at="2026-11-20 11:00:00"),
+            _row(merchant_kit, 2, created_at="2026-11-20 23:10:00")]  # after the T+1 cut-off
+    call_command("payments", "import", str(_write(tmp_path / "late.csv", late)), "--quiet")
+    dates = {p.idempotency_key: p.settlement_date.isoformat() for p in Payment.objects.filter(
+        idempotency_key__startswith="import:")}
+    assert dates == {"import:old-1": "2026-11-21", "import:old-2": "2026-11-21"}

@@ -8,6 +8,7 @@ calls, so the demo shows every state a merchant can meet.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -98,7 +99,42 @@ def load(days: int = 28, say: Callable[[str], None] = print) -> dict[str, str]:
     say(f"demo: {new} historical approved payments imported ({len(history) - new} already there)")
     _today(rows, rng)
     say("demo: today's payments with declines, timeouts, voids and reversals recorded")
+    _settle_history(rows, days, say)
     return creds
+
+
+def _settle_history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], days: int,
+                    say: Callable[[str], None]) -> None:
+    """Settle and pay the past days, so batches, payouts and their troubles are there to see.
+
+    花语花店's bank knows its account under another holder name, so its payouts come back
+    (R01) until the merchant corrects the name; 便利蜂 has funds frozen by a risk review.
+    """
+    from daozhang.channels.models import SandboxBankAccount
+    from daozhang.risk.models import RiskHold
+    from daozhang.risk.services import hold_funds
+    from daozhang.settlement.calendar import CalendarGap
+    from daozhang.settlement.payouts import run_payouts
+    from daozhang.settlement.runs import run_settlement
+
+    flower = rows[2][0]
+    account = flower.settlement_accounts.get(is_current=True)
+    SandboxBankAccount.objects.get_or_create(account_number=account.account_number,
+                                             defaults={"holder_name": "李花予"})
+    shop = rows[1][0]
+    if not RiskHold.objects.filter(merchant=shop, case_ref="RK-DEMO-1").exists():
+        with contextlib.suppress(DomainError):  # not enough unsettled money yet on this run
+            hold_funds(merchant_id=shop.id, amount=50000, case_ref="RK-DEMO-1",
+                       reason="单笔大额交易核实 large single sale under review", actor="staff:risk-demo")
+    today = clock.business_date()
+    batches = 0
+    try:
+        for back in range(days, 0, -1):
+            batches += run_settlement(today - dt.timedelta(days=back)).batches
+    except CalendarGap as gap:
+        say(f"demo: settlement stopped at {gap.year}: load its calendar (daozhang calendar load FILE)")
+    result = run_payouts(today)
+    say(f"demo: {batches} settlement batches; payouts {result.paid} paid, {result.returned} returned by the bank")
 
 
 def _staff() -> dict[str, str]:

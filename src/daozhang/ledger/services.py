@@ -1,20 +1,35 @@
 """The only writer of ledger entries and postings.
 
 `post_entries` is called inside the business service's transaction, so the business row
-and its money movement commit or roll back together. It writes with plain SQL and
-`executemany`: the ORM's per-object cost would dominate the bulk path (imports,
-settlement), and one code path serves both the online and the bulk callers.
+and its money movement commit or roll back together. It writes with plain SQL, not the
+ORM: the ORM's per-object cost would dominate the bulk path (imports, settlement), and
+one code path serves both the online and the bulk callers.
+
+What one call costs the database (docs/performance.md has the measurements):
+
+* PostgreSQL: ONE statement, whatever the number of entries. The entry rows and the
+  posting rows are inserted by data-modifying CTEs and the balances are added by the
+  same statement's `INSERT … ON CONFLICT (id) DO UPDATE` on the accounts, in account-id
+  order (so two writers lock shared accounts in the same order and cannot deadlock; an
+  account not created yet, such as a hot-account shard on first use, is created by the
+  same statement). Few entries go as VALUES lists; many go as one array per column
+  (`unnest`, bound server-side), so a batch of 1,000 entries is 24 parameters, not 30,000.
+* SQLite (in-process, no round trips): three `executemany` calls — entries, postings,
+  and the same account upsert.
+
+The deferred constraint trigger on PostgreSQL still checks every entry's sum at COMMIT,
+and `validate` checks it here first, on both databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import uuid_utils
 from django.db import connection
 
 from daozhang.core import clock
@@ -104,8 +119,16 @@ def reversal_legs(entry_id: uuid.UUID) -> tuple[Leg, ...]:
     )
 
 
-def _uuid(value: uuid.UUID) -> object:
-    return value.hex if connection.vendor == "sqlite" else value
+def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
+    """Create named accounts that do not exist yet (safe to call again)."""
+    Account.objects.bulk_create(
+        [
+            Account(id=s.id, code=s.code, purpose=s.purpose, type=s.type,
+                    merchant_id=s.merchant_id, shard=s.shard, currency=s.currency)
+            for s in specs
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _existing_keys(keys: list[str]) -> dict[str, uuid.UUID]:
@@ -124,83 +147,150 @@ def _existing_keys(keys: list[str]) -> dict[str, uuid.UUID]:
     return found
 
 
+# --- the write -------------------------------------------------------------------------
+
+_ENTRY = ("ledger_entry (id, kind, merchant_id, business_ref, idempotency_key, business_date, currency, memo,"
+          " created_at)")
+_POSTING = "ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
+_ACCOUNT = "ledger_account (id, code, purpose, type, merchant_id, currency, shard, balance, created_at)"
+# Add the delta to an existing account (locking it), or create the account with it.
+_UPSERT = " ON CONFLICT (id) DO UPDATE SET balance = ledger_account.balance + EXCLUDED.balance"
+_ENTRY_TYPES = ("uuid", "text", "uuid", "text", "text", "date", "text", "text", "timestamptz")
+_POSTING_TYPES = ("uuid", "uuid", "uuid", "uuid", "bigint", "text")
+_ACCOUNT_TYPES = ("uuid", "text", "text", "text", "uuid", "text", "smallint", "bigint", "timestamptz")
+# Up to this many entries, PostgreSQL gets VALUES lists; above, one array per column.
+_VALUES_MAX_ENTRIES = 8
+
+
+def _marks(n: int) -> str:
+    return "(" + ",".join(["%s"] * n) + ")"
+
+
+_ENTRY_MARKS, _POSTING_MARKS, _ACCOUNT_MARKS = _marks(9), _marks(6), _marks(9)
+# Every statement below is built from the constants above and placeholders only. SQLite
+# (and any backend other than PostgreSQL) writes with executemany:
+_EXECUTEMANY_SQL = (
+    f"INSERT INTO {_ENTRY} VALUES {_ENTRY_MARKS}",  # noqa: S608
+    f"INSERT INTO {_POSTING} VALUES {_POSTING_MARKS}",  # noqa: S608
+    f"INSERT INTO {_ACCOUNT} VALUES {_ACCOUNT_MARKS}{_UPSERT}",  # noqa: S608
+)
+
+
+def _unnest(types: tuple[str, ...]) -> str:
+    # %b: psycopg sends each array in the binary format (much cheaper to build than text).
+    return "unnest(" + ",".join(f"%b::{t}[]" for t in types) + ")"
+
+
+_PG_UNNEST_SQL = (
+    f"WITH e AS (INSERT INTO {_ENTRY} SELECT * FROM {_unnest(_ENTRY_TYPES)}),"  # noqa: S608
+    f" p AS (INSERT INTO {_POSTING} SELECT * FROM {_unnest(_POSTING_TYPES)})"
+    f" INSERT INTO {_ACCOUNT} SELECT * FROM {_unnest(_ACCOUNT_TYPES)} AS a(id) ORDER BY a.id{_UPSERT}"
+)
+_pg_values_sql: dict[tuple[int, int, int], str] = {}
+
+# Named accounts have deterministic ids (uuid5 of the code): computed once per code, with
+# the hex form SQLite stores.
+_account_ids: dict[str, tuple[uuid.UUID, str]] = {}
+
+
+def _account_id(spec: AccountSpec) -> tuple[uuid.UUID, str]:
+    ids = _account_ids.get(spec.code)
+    if ids is None:
+        if len(_account_ids) >= 200_000:
+            _account_ids.clear()
+        aid = spec.id
+        ids = _account_ids[spec.code] = (aid, aid.hex)
+    return ids
+
+
 def _write(entries: Sequence[NewEntry]) -> None:
+    vendor = connection.vendor
+    sqlite = vendor == "sqlite"
     ops = connection.ops
-    now = ops.adapt_datetimefield_value(clock.now())
-    u = _uuid
-    entry_rows: list[Any] = []
-    posting_rows: list[Any] = []
-    deltas: dict[uuid.UUID, int] = defaultdict(int)
-    specs: dict[uuid.UUID, AccountSpec] = {}
+    created = ops.adapt_datetimefield_value(clock.now())
+    days: dict[dt.date, Any] = {}
+    entry_rows: list[tuple[Any, ...]] = []
+    posting_rows: list[tuple[Any, ...]] = []
+    # Keyed by the account id's hex (a cached str: cheap to hash, sorts like the id's bytes).
+    deltas: dict[str, int] = {}
+    accounts: dict[str, tuple[uuid.UUID, AccountSpec]] = {}
+    account_id, hex_id = _account_id, uuid_utils.uuid7
     for e in entries:
-        mid = u(e.merchant_id) if e.merchant_id else None
-        entry_rows.append(
-            (u(e.id), e.kind, mid, e.business_ref, e.idempotency_key,
-             ops.adapt_datefield_value(e.business_date), e.currency, e.memo, now)
-        )
+        eid: Any = e.id
+        mid: Any = e.merchant_id
+        day = days.get(e.business_date)
+        if day is None:
+            day = days[e.business_date] = ops.adapt_datefield_value(e.business_date)
+        if sqlite:
+            eid, mid = eid.hex, (mid.hex if mid else None)
+        currency = e.currency
+        entry_rows.append((eid, e.kind, mid, e.business_ref, e.idempotency_key, day, currency, e.memo, created))
         for leg in e.legs:
-            aid = leg.account.id
-            specs[aid] = leg.account
-            deltas[aid] += leg.amount
-            posting_rows.append((u(new_id()), u(e.id), u(aid), mid, leg.amount, e.currency))
-    with connection.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO ledger_entry (id, kind, merchant_id, business_ref, idempotency_key,"
-            " business_date, currency, memo, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-            entry_rows,
-        )
-        cur.executemany(
-            "INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-            " VALUES (%s,%s,%s,%s,%s,%s)",
-            posting_rows,
-        )
-        _apply_deltas(cur, deltas, specs)
+            aid, key = account_id(leg.account)
+            if key in deltas:
+                deltas[key] += leg.amount
+            else:
+                deltas[key] = leg.amount
+                accounts[key] = (aid, leg.account)
+            if sqlite:
+                # The same UUIDv7 generator as core.ids.new_id, without building a uuid.UUID for SQLite's hex.
+                posting_rows.append((hex_id().hex, eid, key, mid, leg.amount, currency))
+            else:
+                posting_rows.append((new_id(), eid, aid, mid, leg.amount, currency))
+    # Id order: two transactions touching the same accounts lock them in the same order.
+    account_rows: list[tuple[Any, ...]] = []
+    for key in sorted(k for k, d in deltas.items() if d != 0):
+        aid, s = accounts[key]
+        mid = s.merchant_id
+        if sqlite:
+            account_rows.append((key, s.code, s.purpose, s.type, mid.hex if mid else None, s.currency, s.shard,
+                                 deltas[key], created))
+        else:
+            account_rows.append((aid, s.code, s.purpose, s.type, mid, s.currency, s.shard, deltas[key], created))
+    if vendor != "postgresql":
+        entry_sql, posting_sql, account_sql = _EXECUTEMANY_SQL
+        with connection.cursor() as cur:
+            cur.executemany(entry_sql, entry_rows)
+            cur.executemany(posting_sql, posting_rows)
+            if account_rows:
+                cur.executemany(account_sql, account_rows)
+    elif len(entry_rows) <= _VALUES_MAX_ENTRIES:
+        with connection.cursor() as cur:
+            cur.execute(_pg_values(len(entry_rows), len(posting_rows), len(account_rows)),
+                        [v for rows in (entry_rows, posting_rows, account_rows) for row in rows for v in row])
+    else:
+        _execute_server_bound(_PG_UNNEST_SQL, [
+            list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
+            for col in (zip(*rows, strict=True) if rows else [()] * n)
+        ])
 
 
-def _apply_deltas(cur: object, deltas: dict[uuid.UUID, int], specs: dict[uuid.UUID, AccountSpec]) -> None:
-    """Add each account's net change to its stored balance, in id order.
+def _execute_server_bound(sql: str, params: Sequence[Any]) -> None:
+    """PostgreSQL: run one statement with server-side parameter binding.
 
-    Id order means two transactions touching the same accounts lock them in the same
-    order and cannot deadlock. An account that does not exist yet (a fee-income shard's
-    first use) is created, then updated.
+    Django's cursors bind client-side (the parameters are rendered into the SQL text);
+    for a statement whose parameters are arrays of thousands of values, sending them
+    apart, in psycopg's binary array format (%b), costs both sides much less. Same connection
+    and transaction as the ORM; errors are translated to Django's (IntegrityError, …).
+    Not seen by Django's query log or execute wrappers.
     """
-    ordered = sorted((aid for aid, d in deltas.items() if d != 0), key=lambda a: a.bytes)
-    sql = "UPDATE ledger_account SET balance = balance + %s WHERE id = %s"
-    rows = [(deltas[aid], _uuid(aid)) for aid in ordered]
-    if not rows:
-        return
-    c = cur  # typed loosely: Django's CursorWrapper
-    if len(rows) <= 4:
-        missing = []
-        for delta, aid in rows:
-            c.execute(sql, (delta, aid))  # type: ignore[attr-defined]
-            if c.rowcount == 0:  # type: ignore[attr-defined]
-                missing.append(aid)
-        if missing:
-            _create_and_apply(c, missing, deltas, specs, sql)
-        return
-    c.executemany(sql, rows)  # type: ignore[attr-defined]
-    if c.rowcount != len(rows):  # type: ignore[attr-defined]
-        present = set(Account.objects.filter(id__in=ordered).values_list("id", flat=True))
-        # The batch above already updated the accounts that existed.
-        _create_and_apply(c, [_uuid(a) for a in ordered if a not in present], deltas, specs, sql)
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, params)
 
 
-def _create_and_apply(cur: object, missing: list[object], deltas: dict[uuid.UUID, int],
-                      specs: dict[uuid.UUID, AccountSpec], sql: str) -> None:
-    ids = [m if isinstance(m, uuid.UUID) else uuid.UUID(str(m)) for m in missing]
-    ensure_accounts(specs[i] for i in ids)
-    for i in ids:
-        cur.execute(sql, (deltas[i], _uuid(i)))  # type: ignore[attr-defined]
-
-
-def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
-    """Create named accounts that do not exist yet (safe to call again)."""
-    Account.objects.bulk_create(
-        [
-            Account(id=s.id, code=s.code, purpose=s.purpose, type=s.type,
-                    merchant_id=s.merchant_id, shard=s.shard, currency=s.currency)
-            for s in specs
-        ],
-        ignore_conflicts=True,
-    )
+def _pg_values(n_entries: int, n_postings: int, n_accounts: int) -> str:
+    key = (n_entries, n_postings, n_accounts)
+    sql = _pg_values_sql.get(key)
+    if sql is None:
+        sql = (f"WITH e AS (INSERT INTO {_ENTRY} VALUES {','.join([_ENTRY_MARKS] * n_entries)}),"  # noqa: S608
+               f" p AS (INSERT INTO {_POSTING} VALUES {','.join([_POSTING_MARKS] * n_postings)})")
+        if n_accounts:
+            sql += f" INSERT INTO {_ACCOUNT} VALUES {','.join([_ACCOUNT_MARKS] * n_accounts)}{_UPSERT}"  # noqa: S608
+        else:
+            sql += " SELECT 1"
+        if len(_pg_values_sql) < 256:
+            _pg_values_sql[key] = sql
+    return sql

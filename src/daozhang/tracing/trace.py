@@ -63,7 +63,7 @@ class Trace:
             "expected_arrival": self.expected_arrival.isoformat() if self.expected_arrival else None,
             "cause": fmt(self.cause, self.params),
             "notes": [fmt(code, params) for code, params in self.notes],
-            "timeline": [{"at": e.at.isoformat(), "event": e.zh if zh else e.en}
+            "timeline": [{"at": e.at.astimezone(clock.business_tz()).isoformat(), "event": e.zh if zh else e.en}
                          for e in sorted(self.timeline, key=lambda e: e.at)],
             "refs": self.refs,
         }
@@ -256,7 +256,9 @@ def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
         fix = RETURN_REASONS.get(last.return_code, ("", "", "Correct your settlement account / 请更正结算账户"))[2]
         fix_en, _, fix_zh = fix.partition(" / ")
         trace.cause = "payout_returned"
-        params.update(account=last.account.masked_number, reason=last.return_reason, fix=(fix_en, fix_zh))
+        known = RETURN_REASONS.get(last.return_code)
+        reason = (known[0], known[1]) if known else last.return_reason
+        params.update(account=last.account.masked_number, reason=reason, fix=(fix_en, fix_zh))
         trace.expected_arrival = None
         trace.refs["payout_id"] = str(last.id)
         return _pending_change(trace, merchant)
