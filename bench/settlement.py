@@ -69,9 +69,9 @@ def _payments(per_merchant: int) -> int:
                 " auth_code, channel_txn_id, masked_pan, last4, pan_token, business_date, created_at, updated_at,"
                 " settlement_date)"
                 " SELECT gen_random_uuid(), t.merchant_id, t.id, 'bench-' || t.terminal_id || '-' || g, 'wechat',"
-                " 'qr', '', 1000 + (g * 37) % 100000, ((1000 + (g * 37) % 100000) * 3800 + 500000) / 1000000,"
-                " 'wallet', 'CNY', 'approved', '00', '', lpad((g % 1000000)::text, 6, '0'),"
-                " lpad((g % 1000000000000)::text, 12, '0'), '', '', '', '', '', %s, %s, %s, %s"
+                " 'qr', '', 1000 + (g * 37) %% 100000, ((1000 + (g * 37) %% 100000) * 3800 + 500000) / 1000000,"
+                " 'wallet', 'CNY', 'approved', '00', '', lpad((g %% 1000000)::text, 6, '0'),"
+                " lpad((g %% 1000000000000)::text, 12, '0'), '', '', '', '', '', %s, %s, %s, %s"
                 " FROM terminals_terminal t CROSS JOIN generate_series(1, %s) g WHERE t.terminal_id LIKE 'B%%'",
                 [day, created, created, day, per_merchant])
             cur.execute("ANALYZE payments_payment")
@@ -158,3 +158,71 @@ def measure(merchants: int = 10_000, per_merchant: int = 100, trace_samples: int
     }
     say(f"trace: {out['trace_per_s']:,.0f}/s, median {out['trace_median_ms']:.2f} ms, p95 {out['trace_p95_ms']:.2f} ms")
     return out
+
+
+def _one(db: str, url: str, out: str, merchants: int, per_merchant: int) -> None:
+    """Child process: one database (Django reads its settings once per process)."""
+    import json
+
+    from bench.common import setup_django
+
+    setup_django(url, "daozhang.settings")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    figures = measure(merchants=merchants, per_merchant=per_merchant, say=lambda s: print(f"[{db}] {s}", flush=True))
+    with open(out, "w") as fh:
+        json.dump(figures, fh)
+
+
+def main() -> None:
+    """`python -m bench.settlement`: the settlement figures on SQLite and PostgreSQL side by side."""
+    import argparse
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from daozhang.testing import pgserver
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--merchants", type=int, default=10_000)
+    ap.add_argument("--per-merchant", type=int, default=100)
+    ap.add_argument("--child", nargs=3, metavar=("DB", "URL", "OUT"))
+    args = ap.parse_args()
+    if args.child:
+        _one(*args.child, args.merchants, args.per_merchant)
+        return
+    work = Path(tempfile.mkdtemp(prefix="daozhang-settle-bench-"))
+    server = pgserver.start(durable=True)  # fsync on: commits are durable, as in production
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for db, url in (("sqlite", f"sqlite:///{work / 'settle.sqlite3'}"), ("postgres", server.url)):
+            out = work / f"{db}.json"
+            subprocess.run([sys.executable, "-m", "bench.settlement", "--merchants", str(args.merchants),
+                            "--per-merchant", str(args.per_merchant), "--child", db, url, str(out)], check=True)
+            results[db] = json.loads(out.read_text())
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    rows = [("payments settled", "payments"), ("bare GROUP BY (s)", "group_by_s"), ("settlement run (s)", "settle_s"),
+            ("settlement ÷ GROUP BY", "settle_vs_group_by"), ("payouts per second", "payouts_per_s"),
+            ("trace look-ups per second", "trace_per_s"), ("trace median (ms)", "trace_median_ms"),
+            ("trace p95 (ms)", "trace_p95_ms")]
+    print(f"\n{'':28}{'SQLite':>14}{'PostgreSQL':>14}")
+    for label, key in rows:
+        print(f"{label:28}" + "".join(f"{results[db][key]:>14,.2f}" for db in ("sqlite", "postgres")))
+    for db in ("sqlite", "postgres"):
+        r = results[db]
+        print(f"{db}: settlement within 4× of GROUP BY: {'PASS' if r['settle_vs_group_by'] <= 4 else 'MISS'} "
+              f"(×{r['settle_vs_group_by']:.1f}); trace median < 20 ms: "
+              f"{'PASS' if r['trace_median_ms'] < 20 else 'MISS'} ({r['trace_median_ms']:.1f} ms)")
+    RESULTS = Path(__file__).resolve().parent / "results"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "settlement-latest.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
