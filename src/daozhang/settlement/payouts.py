@@ -249,37 +249,27 @@ def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | 
 
 def hold_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBatch:
     """Staff stop a due or returned batch from being paid (e.g. pending a compliance check)."""
-    from daozhang.audit import services as audit
-    from daozhang.core.errors import DomainError
-
-    with transaction.atomic():
-        b = SettlementBatch.objects.select_for_update().filter(id=batch_id).first()
-        if b is None:
-            raise DomainError("not_found", "batch_id", status=404)
-        if b.status not in (BatchStatus.DUE, BatchStatus.RETURNED):
-            raise DomainError("bad_transition", "status", {"current": b.status, "target": BatchStatus.HELD}, 409)
-        before = b.status
-        b.status, b.updated_at = BatchStatus.HELD, clock.now()
-        b.save(update_fields=["status", "updated_at"])
-        audit.record(actor=actor, action="batch.hold", obj_type="settlement_batch", obj_id=b.id,
-                     merchant_id=b.merchant_id, before={"status": before}, after={"status": b.status, "reason": reason})
-    return b
+    return _move_batch(batch_id, actor, reason, (BatchStatus.DUE, BatchStatus.RETURNED), BatchStatus.HELD, "hold")
 
 
 def repay_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBatch:
     """Staff release a held or returned batch for payment (to the current verified account)."""
+    return _move_batch(batch_id, actor, reason, (BatchStatus.HELD, BatchStatus.RETURNED), BatchStatus.DUE, "repay")
+
+
+def _move_batch(batch_id: uuid.UUID, actor: str, reason: str, allowed: tuple[str, ...], target: str,
+                action: str) -> SettlementBatch:
     from daozhang.audit import services as audit
-    from daozhang.core.errors import DomainError
 
     with transaction.atomic():
         b = SettlementBatch.objects.select_for_update().filter(id=batch_id).first()
         if b is None:
             raise DomainError("not_found", "batch_id", status=404)
-        if b.status not in (BatchStatus.HELD, BatchStatus.RETURNED):
-            raise DomainError("bad_transition", "status", {"current": b.status, "target": BatchStatus.DUE}, 409)
+        if b.status not in allowed:
+            raise DomainError("bad_transition", "status", {"current": b.status, "target": target}, 409)
         before = b.status
-        b.status, b.updated_at = BatchStatus.DUE, clock.now()
+        b.status, b.updated_at = target, clock.now()
         b.save(update_fields=["status", "updated_at"])
-        audit.record(actor=actor, action="batch.repay", obj_type="settlement_batch", obj_id=b.id,
+        audit.record(actor=actor, action=f"batch.{action}", obj_type="settlement_batch", obj_id=b.id,
                      merchant_id=b.merchant_id, before={"status": before}, after={"status": b.status, "reason": reason})
     return b
