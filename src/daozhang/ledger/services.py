@@ -278,7 +278,7 @@ def _execute_server_bound(sql: str, params: Sequence[Any]) -> None:
 
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params)
+        cur.execute(sql, params, prepare=False)  # once per batch: nothing to gain, and pooler-safe
 
 
 def _pg_values(n_entries: int, n_postings: int, n_accounts: int) -> str:

@@ -223,5 +223,5 @@ def _execute_server_bound(sql: str, params: Sequence[Any]) -> list[tuple[Any, ..
 
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params)
+        cur.execute(sql, params, prepare=False)  # once per batch: nothing to gain, and pooler-safe
         return cur.fetchall() if cur.description else []
