@@ -57,6 +57,7 @@ typecheck: install
 
 bench: install system-deps
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.settlement
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3*
