@@ -258,10 +258,6 @@ def test_shard_accounts_have_stable_ids_and_codes():
 
 
 @pytest.mark.django_db(transaction=True)  # foreign keys are checked at COMMIT
-@pytest.mark.xfail(strict=True, raises=IntegrityError,
-                   reason="src bug: ledger/services.py _write only upserts accounts whose net change in the "
-                   "batch is non-zero, so a first-used account that nets to 0 is never created and the "
-                   "postings' foreign key fails at COMMIT")
 def test_a_new_account_used_in_and_out_within_one_batch_is_created():
     ensure_accounts([CASH, BANK])
     clearing = AccountSpec(code="test:clearing", purpose="test_clearing", type=AccountType.ASSET)

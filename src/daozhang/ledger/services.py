@@ -238,8 +238,10 @@ def _write(entries: Sequence[NewEntry]) -> None:
             else:
                 posting_rows.append((new_id(), eid, aid, mid, leg.amount, currency))
     # Id order: two transactions touching the same accounts lock them in the same order.
+    # Accounts whose net change is zero are upserted too: one that does not exist yet must
+    # be created before its postings can refer to it.
     account_rows: list[tuple[Any, ...]] = []
-    for key in sorted(k for k, d in deltas.items() if d != 0):
+    for key in sorted(deltas):
         aid, s = accounts[key]
         mid = s.merchant_id
         if sqlite:
