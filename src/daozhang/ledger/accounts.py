@@ -32,78 +32,52 @@ class AccountSpec:
         return account_id_for(self.code)
 
 
+def _merchant(merchant_id: uuid.UUID, name: str) -> AccountSpec:
+    return AccountSpec(code=f"merchant:{merchant_id}:{name}", purpose=f"merchant_{name}",
+                       type=AccountType.LIABILITY, merchant_id=merchant_id)
+
+
+def _platform(name: str, type_: str, shard: int, key: str = "") -> AccountSpec:
+    return AccountSpec(code=f"platform:{name}:{key}{shard:02d}", purpose=name, type=type_, shard=shard)
+
+
 def merchant_payable(merchant_id: uuid.UUID) -> AccountSpec:
-    """What the acquirer owes the merchant: sales net of fees, not yet paid out."""
-    return AccountSpec(
-        code=f"merchant:{merchant_id}:payable",
-        purpose="merchant_payable",
-        type=AccountType.LIABILITY,
-        merchant_id=merchant_id,
-    )
-
-
-def channel_receivable(channel: str, shard: int) -> AccountSpec:
-    """What a card network or wallet owes the acquirer for approved sales."""
-    return AccountSpec(
-        code=f"platform:channel_receivable:{channel}:{shard:02d}",
-        purpose="channel_receivable",
-        type=AccountType.ASSET,
-        shard=shard,
-    )
-
-
-def fee_income(shard: int) -> AccountSpec:
-    """Merchant service fees the acquirer has earned."""
-    return AccountSpec(
-        code=f"platform:fee_income:{shard:02d}",
-        purpose="fee_income",
-        type=AccountType.INCOME,
-        shard=shard,
-    )
-
-
-def pick_shard() -> int:
-    return random.randrange(settings.LEDGER_HOT_ACCOUNT_SHARDS)  # noqa: S311 - load spreading, not security
+    """What the acquirer owes the merchant: sales net of fees, not yet settled."""
+    return _merchant(merchant_id, "payable")
 
 
 def merchant_payout_due(merchant_id: uuid.UUID) -> AccountSpec:
     """Settled in a batch, owed to the merchant, not yet paid out (or returned by the bank)."""
-    return AccountSpec(
-        code=f"merchant:{merchant_id}:payout_due",
-        purpose="merchant_payout_due",
-        type=AccountType.LIABILITY,
-        merchant_id=merchant_id,
-    )
+    return _merchant(merchant_id, "payout_due")
 
 
 def merchant_frozen(merchant_id: uuid.UUID) -> AccountSpec:
     """Funds held by risk or compliance: owed, but not to be settled until released."""
-    return AccountSpec(
-        code=f"merchant:{merchant_id}:frozen",
-        purpose="merchant_frozen",
-        type=AccountType.LIABILITY,
-        merchant_id=merchant_id,
-    )
+    return _merchant(merchant_id, "frozen")
+
+
+def channel_receivable(channel: str, shard: int) -> AccountSpec:
+    """What a card network or wallet owes the acquirer for approved sales."""
+    return _platform("channel_receivable", AccountType.ASSET, shard, f"{channel}:")
+
+
+def fee_income(shard: int) -> AccountSpec:
+    """Merchant service fees the acquirer has earned."""
+    return _platform("fee_income", AccountType.INCOME, shard)
 
 
 def payouts_in_transit(shard: int) -> AccountSpec:
     """Payouts the bank has accepted and not yet confirmed paid or returned."""
-    return AccountSpec(
-        code=f"platform:payouts_in_transit:{shard:02d}",
-        purpose="payouts_in_transit",
-        type=AccountType.LIABILITY,
-        shard=shard,
-    )
+    return _platform("payouts_in_transit", AccountType.LIABILITY, shard)
 
 
 def settlement_bank(shard: int) -> AccountSpec:
     """The acquirer's settlement account at its bank: payouts leave from here."""
-    return AccountSpec(
-        code=f"platform:settlement_bank:{shard:02d}",
-        purpose="settlement_bank",
-        type=AccountType.ASSET,
-        shard=shard,
-    )
+    return _platform("settlement_bank", AccountType.ASSET, shard)
+
+
+def pick_shard() -> int:
+    return random.randrange(settings.LEDGER_HOT_ACCOUNT_SHARDS)  # noqa: S311 - load spreading, not security
 
 
 def adjustments_account() -> AccountSpec:
