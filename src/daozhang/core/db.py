@@ -19,5 +19,7 @@ def execute_server_bound(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...
 
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params)
+        # Not prepared: each such statement runs once per batch, and it stays safe behind a
+        # transaction-pooling connection pooler.
+        cur.execute(sql, params, prepare=False)
         return cur.fetchall() if cur.description else []

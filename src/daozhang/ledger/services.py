@@ -33,6 +33,7 @@ import uuid_utils
 from django.db import connection
 
 from daozhang.core import clock
+from daozhang.core.db import execute_server_bound
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
 from daozhang.ledger.accounts import AccountSpec
@@ -261,26 +262,10 @@ def _write(entries: Sequence[NewEntry]) -> None:
             cur.execute(_pg_values(len(entry_rows), len(posting_rows), len(account_rows)),
                         [v for rows in (entry_rows, posting_rows, account_rows) for row in rows for v in row])
     else:
-        _execute_server_bound(_PG_UNNEST_SQL, [
+        execute_server_bound(_PG_UNNEST_SQL, [
             list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
             for col in (zip(*rows, strict=True) if rows else [()] * n)
         ])
-
-
-def _execute_server_bound(sql: str, params: Sequence[Any]) -> None:
-    """PostgreSQL: run one statement with server-side parameter binding.
-
-    Django's cursors bind client-side (the parameters are rendered into the SQL text);
-    for a statement whose parameters are arrays of thousands of values, sending them
-    apart, in psycopg's binary array format (%b), costs both sides much less. Same connection
-    and transaction as the ORM; errors are translated to Django's (IntegrityError, …).
-    Not seen by Django's query log or execute wrappers.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params, prepare=False)  # once per batch: nothing to gain, and pooler-safe
 
 
 def _pg_values(n_entries: int, n_postings: int, n_accounts: int) -> str:

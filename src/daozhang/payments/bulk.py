@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from daozhang.core import clock
+from daozhang.core.db import execute_server_bound
 from daozhang.core.ids import new_id
 from daozhang.ledger.services import NewEntry, post_entries
 from daozhang.merchants.models import FeePlan, Merchant
@@ -177,7 +178,7 @@ def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan]
                                       amount=r.amount, fee=fee.fen, business_date=day))
         if payment_rows:
             if connection.vendor == "postgresql":
-                _execute_server_bound(_INSERT_PG, [list(col) for col in zip(*payment_rows, strict=True)])
+                execute_server_bound(_INSERT_PG, [list(col) for col in zip(*payment_rows, strict=True)])
             else:
                 with connection.cursor() as cur:
                     cur.executemany(_INSERT, payment_rows)
@@ -195,7 +196,7 @@ def _existing(batch: Sequence[ImportedSale]) -> set[tuple[int, str]]:
     sqlite = connection.vendor == "sqlite"
     if connection.vendor == "postgresql":
         pairs = [(m, k) for m, keys in by_merchant.items() for k in keys]
-        rows = _execute_server_bound(
+        rows = execute_server_bound(
             "SELECT p.merchant_id, p.idempotency_key FROM unnest(%b::uuid[], %b::text[]) AS b(merchant_id, key)"
             " JOIN payments_payment p ON p.merchant_id = b.merchant_id AND p.idempotency_key = b.key",
             [[m for m, _ in pairs], [k for _, k in pairs]],
@@ -213,15 +214,3 @@ def _existing(batch: Sequence[ImportedSale]) -> set[tuple[int, str]]:
                 )
                 found.update((merchant_id.int, key) for (key,) in cur.fetchall())
     return found
-
-
-def _execute_server_bound(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """PostgreSQL: one statement with server-side parameter binding: %b arrays travel in
-    psycopg's binary format instead of being rendered into the SQL text, as Django's
-    cursors do. Same connection and transaction; errors become Django's. Returns the rows."""
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params, prepare=False)  # once per batch: nothing to gain, and pooler-safe
-        return cur.fetchall() if cur.description else []
