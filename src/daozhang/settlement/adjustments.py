@@ -9,6 +9,7 @@ from django.db import transaction
 from daozhang.audit import services as audit
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
+from daozhang.core.money import Money
 from daozhang.ledger.accounts import adjustments_account, merchant_payable
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants.models import Merchant
@@ -39,6 +40,6 @@ def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -
                      merchant_id=merchant.id, after={"amount": amount, "reason": adj.reason})
         sign = "credited to" if amount > 0 else "deducted from"
         notify(merchant, "adjustment",
-               en=f"¥{abs(amount) / 100:,.2f} was {sign} your account by {actor}: {adj.reason}",
-               zh=f"{actor} 对您的账户{'调增' if amount > 0 else '调减'} ¥{abs(amount) / 100:,.2f}：{adj.reason}")
+               en=f"{Money(abs(amount)).display()} was {sign} your account by {actor}: {adj.reason}",
+               zh=f"{actor} 对您的账户{'调增' if amount > 0 else '调减'} {Money(abs(amount)).display()}：{adj.reason}")
     return adj

@@ -23,10 +23,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 
+from daozhang.audit import services as audit
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert
 from daozhang.core.errors import DomainError
+from daozhang.core.money import Money
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
 from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import MerchantStatus, SettlementAccount
@@ -179,7 +181,7 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
         for p in locked:
             result = by_id[p.id]
             shard = pick_shard()
-            yuan = f"¥{p.amount // 100:,}.{p.amount % 100:02d}"
+            yuan = Money(p.amount).display()
             if result.state == TransferState.PAID:
                 entries.append(_entry(p, "paid", (Leg(payouts_in_transit(shard), p.amount),
                                                   Leg(settlement_bank(shard), -p.amount))))
@@ -259,8 +261,6 @@ def repay_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBa
 
 def _move_batch(batch_id: uuid.UUID, actor: str, reason: str, allowed: tuple[str, ...], target: str,
                 action: str) -> SettlementBatch:
-    from daozhang.audit import services as audit
-
     with transaction.atomic():
         b = SettlementBatch.objects.select_for_update().filter(id=batch_id).first()
         if b is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from daozhang.channels.bank import RETURN_REASONS
 from daozhang.core import clock
 from daozhang.core.errors import NotFound
 from daozhang.core.money import Money
@@ -251,8 +252,6 @@ def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
         trace.refs["payout_id"] = str(last.id)
         return trace
     if batch.status == BatchStatus.RETURNED and last is not None:
-        from daozhang.channels.bank import RETURN_REASONS
-
         fix = RETURN_REASONS.get(last.return_code, ("", "", "Correct your settlement account / 请更正结算账户"))[2]
         fix_en, _, fix_zh = fix.partition(" / ")
         trace.cause = "payout_returned"
