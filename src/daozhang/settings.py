@@ -8,6 +8,7 @@ default, so that `make run` works on a fresh machine and production only sets va
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from local static files, not a CDN
+    "axes",
+    "django_htmx",
     "django_tasks",
     "django_tasks_db",
     "daozhang.core",
@@ -56,19 +59,41 @@ INSTALLED_APPS = [
     "daozhang.tracing",
     "daozhang.audit",
     "daozhang.access",
+    "daozhang.web",
+    "daozhang.portal",
+    "daozhang.console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "daozhang.web.middleware.PageLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "web:login"
+# Login lockout (django-axes): this many wrong passwords in a row for one username lock it
+# for the cool-off time, whichever address they come from; a success resets the count.
+# Not by address: a shop's staff share one NAT address, and behind a reverse proxy every
+# user would share the proxy's, so one mistyping cashier would lock out everyone.
+AXES_FAILURE_LIMIT = int(os.environ.get("DAOZHANG_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DAOZHANG_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "daozhang.urls"
 WSGI_APPLICATION = "daozhang.wsgi.application"
@@ -112,7 +137,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up settlement on PostgreSQL; SQLite just ignores the extra
 # columns, which is fine.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# axes.W006 asks to lock by address too; we lock by username only (see AXES_* below).
+SILENCED_SYSTEM_CHECKS = ["models.W040", "axes.W006"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,4 +210,14 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# Session timeout: a page session ends after this many idle seconds (every request renews it)
+# and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("DAOZHANG_SESSION_SECONDS", "1800"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind TLS in production (docs/operations.md): cookies only over HTTPS.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("DAOZHANG_SECURE_COOKIES", False)
+LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from daozhang.api import api
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", health),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("daozhang.portal.urls")),
+    path("console/", include("daozhang.console.urls")),
+    path("", include("daozhang.web.urls")),
 ]

@@ -1,0 +1,63 @@
+"""Who may open a page: merchant users see only their own merchant; staff need a permission.
+
+The merchant is taken from the logged-in user, never from the URL, so changing an id in
+the address can at most ask for a record the query then does not find (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from daozhang.merchants.models import Merchant, MerchantUser
+
+View = Callable[..., HttpResponse]
+
+
+def merchant_of(request: HttpRequest) -> Merchant:
+    merchant: Merchant = request.merchant  # type: ignore[attr-defined]
+    return merchant
+
+
+def merchant_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        link = MerchantUser.objects.select_related("merchant", "merchant__fee_plan").filter(
+            user=request.user).first()
+        if link is None:
+            raise PermissionDenied
+        request.merchant = link.merchant  # type: ignore[attr-defined]
+        request.merchant_user = link  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+def staff_required(*perms: str) -> Callable[[View], View]:
+    """Staff only, and with every listed permission (Django groups carry the roles)."""
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not (user.is_active and user.is_staff) or not user.has_perms(perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def staff_actor(request: HttpRequest) -> str:
+    """The audit log's name for the staff member making a change."""
+    return f"staff:{request.user.get_username()}"
+
+
+def merchant_actor(request: HttpRequest) -> str:
+    return f"merchant-user:{request.user.get_username()}"
