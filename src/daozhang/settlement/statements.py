@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from functools import cache
 
+from django.http import HttpResponse
+
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
@@ -143,3 +145,16 @@ def to_pdf(batch: SettlementBatch) -> bytes:
     SimpleDocTemplate(out, pagesize=A4, title=f"statement {m.merchant_no} {batch.settlement_date}",
                       leftMargin=28, rightMargin=28, topMargin=28, bottomMargin=28).build(story)
     return out.getvalue()
+
+
+def download(batch: SettlementBatch, fmt: str) -> HttpResponse:
+    """The statement as a file download (API and portal share it), named after the
+    merchant number and the settlement date so a folder of them sorts by day."""
+    if fmt == "pdf":
+        resp = HttpResponse(to_pdf(batch), content_type="application/pdf")
+    else:
+        resp = HttpResponse(to_csv(batch), content_type="text/csv; charset=utf-8")
+        fmt = "csv"
+    name = f"statement-{batch.merchant.merchant_no}-{batch.settlement_date}.{fmt}"
+    resp["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
@@ -92,19 +92,13 @@ def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
 @router.get("/settlements/{batch_id}/statement.csv", response={200: None, **ERRORS},
             summary="Settlement statement, CSV 结算单")
 def statement_csv(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    b = _batch(request, batch_id)
-    resp = HttpResponse(statements.to_csv(b), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="statement-{b.merchant.merchant_no}-{b.settlement_date}.csv"'
-    return resp
+    return statements.download(_batch(request, batch_id), "csv")
 
 
 @router.get("/settlements/{batch_id}/statement.pdf", response={200: None, **ERRORS},
             summary="Settlement statement, PDF 结算单")
 def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    b = _batch(request, batch_id)
-    resp = HttpResponse(statements.to_pdf(b), content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="statement-{b.merchant.merchant_no}-{b.settlement_date}.pdf"'
-    return resp
+    return statements.download(_batch(request, batch_id), "pdf")
 
 
 class EnquiryIn(Schema):

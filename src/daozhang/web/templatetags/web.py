@@ -66,3 +66,12 @@ def query(context: template.Context, **changes: Any) -> str:
         else:
             params[key] = value
     return "?" + urlencode(list(params.lists()), doseq=True)
+
+
+@register.filter
+def iso_local(value: str) -> str:
+    """An ISO timestamp from a rendered trace → "YYYY-MM-DD HH:MM" in business time."""
+    try:
+        return local(dt.datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return value

@@ -1,0 +1,67 @@
+""""My money has not arrived": the merchant says what they expected and when; the answer
+explains it from the batches and payments, or opens a support case with the diagnosis.
+
+The post runs once per form token (a case is never opened twice by a double click); the
+answer is kept with the token and shown on a page of its own (post-redirect-get).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from daozhang.access.models import IdempotencyRecord
+from daozhang.core.errors import DomainError
+from daozhang.core.money import Money, MoneyError
+from daozhang.portal.views.common import field_errors, lang
+from daozhang.tracing.enquiry import enquire
+from daozhang.web.access import merchant_actor, merchant_of, merchant_required
+from daozhang.web.once import new_token, run_once
+
+
+@merchant_required
+def enquiry(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        merchant = merchant_of(request)
+        try:
+            try:
+                amount = Money.from_yuan(request.POST.get("expected_amount", "")).fen
+            except MoneyError as exc:
+                raise DomainError(exc.reason, "expected_amount") from exc
+            try:
+                day = dt.date.fromisoformat(request.POST.get("expected_date", ""))
+            except ValueError as exc:
+                raise DomainError("invalid", "expected_date") from exc
+
+            def ask() -> dict[str, object]:
+                ans = enquire(merchant=merchant, expected_amount=amount, expected_date=day,
+                              actor=merchant_actor(request))
+                return {"matched": ans.matched, "explanation": list(ans.explanation),
+                        "case_no": ans.case.case_no if ans.case else None,
+                        "traces": {lg: [t.render(lg) for t in ans.traces] for lg in ("zh-hans", "en")},
+                        "expected_amount": amount, "expected_date": day.isoformat()}
+
+            run_once(request, ask)
+            return HttpResponseRedirect(reverse("portal:enquiry_answer", args=[request.POST["form_token"]]))
+        except DomainError as err:
+            errors = field_errors(request, err)
+    return render(request, "portal/enquiry.html", {
+        "errors": errors, "form_token": new_token(), "q": request.POST, "section": "enquiry",
+    }, status=400 if errors else 200)
+
+
+@merchant_required
+def enquiry_answer(request: HttpRequest, token: str) -> HttpResponse:
+    rec = IdempotencyRecord.objects.filter(scope=f"page-user:{request.user.pk}", key=token).first()
+    if rec is None or "matched" not in rec.body:
+        raise Http404
+    body = rec.body
+    zh = lang(request).startswith("zh")
+    return render(request, "portal/enquiry_answer.html", {
+        "answer": body, "explanation": body["explanation"][1 if zh else 0],
+        "traces": body["traces"]["zh-hans" if zh else "en"], "section": "enquiry",
+    })

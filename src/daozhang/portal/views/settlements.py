@@ -1,0 +1,66 @@
+"""Settlement batches: what was (or will be) paid for each day, its payouts, its trace
+and the statement files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from daozhang.portal.views.common import lang
+from daozhang.settlement import statements
+from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.tracing.trace import trace_batch
+from daozhang.web.access import merchant_of, merchant_required
+
+PAGE_SIZE = 31
+
+
+def _own_batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
+    batch = SettlementBatch.objects.select_related("merchant").filter(
+        merchant=merchant_of(request), id=batch_id).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+@merchant_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    qs = SettlementBatch.objects.filter(merchant=merchant_of(request)).order_by("-settlement_date")
+    before = request.GET.get("before", "")
+    if before:
+        qs = qs.filter(settlement_date__lt=before) if _is_date(before) else qs.none()
+    rows = list(qs[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render(request, "portal/settlements.html", {
+        "rows": rows, "next_before": rows[-1].settlement_date.isoformat() if more and rows else None,
+        "paged": bool(before), "section": "settlements",
+    })
+
+
+def _is_date(raw: str) -> bool:
+    try:
+        dt.date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+@merchant_required
+def batch_detail(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+    batch = _own_batch(request, batch_id)
+    trace = trace_batch(batch.merchant, batch.id).render(lang(request))
+    payouts = list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
+    return render(request, "portal/settlement_detail.html", {
+        "b": batch, "trace": trace, "payouts": payouts, "section": "settlements",
+    })
+
+
+@merchant_required
+def statement(request: HttpRequest, batch_id: uuid.UUID, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "pdf"):
+        raise Http404
+    return statements.download(_own_batch(request, batch_id), fmt)
