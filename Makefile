@@ -21,10 +21,12 @@ $(BIN)/daozhang: $(UV) pyproject.toml uv.lock
 install: $(BIN)/daozhang
 
 # Debian packages: PostgreSQL 15 server binaries (the tests' throw-away server), a CJK
-# font for PDF statements, poppler to look at PDFs in tests. Installed only when missing.
+# font for PDF statements, poppler to look at PDFs in tests, Chromium for the browser
+# tests (Playwright drives Debian's build; no browser is downloaded). Installed only when missing.
 APT_NEEDED = $(shell [ -x /usr/lib/postgresql/15/bin/initdb ] || echo postgresql-15) \
 	$(shell fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk' || echo fonts-wqy-microhei) \
-	$(shell command -v pdftoppm >/dev/null || echo poppler-utils)
+	$(shell command -v pdftoppm >/dev/null || echo poppler-utils) \
+	$(shell [ -x /usr/bin/chromium ] || echo chromium)
 system-deps:
 	@if [ -n "$(strip $(APT_NEEDED))" ]; then \
 		echo "installing $(strip $(APT_NEEDED))"; \

@@ -195,7 +195,8 @@ def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
         trace.notes.append(("frozen", {"amount": _money(hold.amount), "case": hold.case_ref,
                                        "since": _local(hold.created_at), "reason": hold.reason}))
     params = trace.params
-    params.update(amount=_money(batch.net), settlement_date=batch.settlement_date, net=_money(batch.net),
+    params.setdefault("amount", _money(batch.net))  # a payment's trace keeps the payment's own net
+    params.update(settlement_date=batch.settlement_date, net=_money(batch.net),
                   expected=batch.payout_date, cycle=batch.cycle, rule=RULES[batch.cycle])
     trace.amount = trace.amount or batch.net
     trace.expected_arrival = batch.payout_date

@@ -1,0 +1,68 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium (/usr/bin/chromium,
+installed by `make test`), never a downloaded browser, against pytest-django's live
+server on the test database. Each step's screenshot is saved under
+test-output/browser/<test name>/ so a reviewer can look at what the user saw.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+# still plain synchronous calls, which Django would otherwise refuse beside a loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("DAOZHANG_CHROMIUM", "/usr/bin/chromium")
+OUTPUT = Path(os.environ.get("DAOZHANG_TEST_OUTPUT", "test-output")) / "browser"
+PHONE = {"width": 390, "height": 844}  # a common phone's CSS pixels
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}: run `make test` (it installs it) "
+                    "or apt-get install -y chromium")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Shots:
+    """Numbered screenshots of each step of one test."""
+
+    def __init__(self, name: str) -> None:
+        self.dir = OUTPUT / re.sub(r"[^\w.-]+", "_", name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    def __call__(self, page: object, step: str) -> Path:
+        self.n += 1
+        path = self.dir / f"{self.n:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        return path
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+@pytest.fixture
+def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
+    """A fresh browser context at phone width, Chinese locale, downloads allowed."""
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN", accept_downloads=True,
+                              base_url=live_server.url)
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    ctx.close()
