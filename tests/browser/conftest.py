@@ -66,3 +66,28 @@ def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
     page.set_default_timeout(15_000)
     yield page
     ctx.close()
+
+
+UNLABELLED_JS = """() => {
+  const named = el => (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+                       || (el.labels && el.labels.length) || (el.textContent || '').trim() || el.title);
+  const bad = [];
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')) {
+    if (!named(el)) bad.push(el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll('svg[role=img]')) {
+    if (!el.querySelector('title') && !el.getAttribute('aria-label')) bad.push('svg without a title');
+  }
+  if (!document.documentElement.lang) bad.push('html without lang');
+  if (!document.querySelector('main')) bad.push('no main landmark');
+  return bad;
+}"""
+
+
+def assert_usable(page: object) -> None:
+    """What a screen-reader user and a phone user need on every page: every control has a
+    name, the page has a language and a main landmark, nothing is wider than the screen."""
+    unlabelled = page.evaluate(UNLABELLED_JS)  # type: ignore[attr-defined]
+    assert unlabelled == [], unlabelled
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (  # type: ignore[attr-defined]
+        "page wider than the screen")

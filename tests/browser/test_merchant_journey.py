@@ -8,14 +8,10 @@ import datetime as dt
 from playwright.sync_api import expect
 
 from daozhang.settlement.runs import run_settlement
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, assert_usable
 from tests.conftest import card
 from tests.portal_helpers import PASSWORD, portal_user
 from tests.settlement_helpers import Clock
-
-
-def _fits_the_phone(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_merchant_finds_yesterdays_payment_reads_why_and_downloads_the_statement(
@@ -35,10 +31,11 @@ def test_merchant_finds_yesterdays_payment_reads_why_and_downloads_the_statement
     expect(page.get_by_role("heading", name="登录到账")).to_be_visible()
     page.get_by_label("用户名").fill("florist")
     page.get_by_label("密码").fill(PASSWORD)
+    assert_usable(page)
     shots(page, "login")
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#unsettled")).to_be_visible()
-    assert _fits_the_phone(page)
+    assert_usable(page)
     shots(page, "dashboard")
 
     page.get_by_role("link", name="交易", exact=True).click()
@@ -50,7 +47,7 @@ def test_merchant_finds_yesterdays_payment_reads_why_and_downloads_the_statement
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("¥268.00")
     assert "last4=" in page.url  # the search is in the address: back, reload and share keep it
-    assert _fits_the_phone(page)
+    assert_usable(page)
     shots(page, "found-by-last-four")
 
     rows.first.get_by_role("link").click()
@@ -58,11 +55,12 @@ def test_merchant_finds_yesterdays_payment_reads_why_and_downloads_the_statement
     expect(cause).to_have_attribute("data-cause", "not_due")
     expect(cause).to_contain_text("2026-10-08")  # T+1 skips the National Day holiday
     expect(page.get_by_role("heading", name="时间线")).to_be_visible()
-    assert _fits_the_phone(page)
+    assert_usable(page)
     shots(page, "why-not-arrived")
 
     page.get_by_role("link", name="查看所属结算批次与结算单").click()
     expect(page.get_by_role("heading", name="结算批次 2026-10-01")).to_be_visible()
+    assert_usable(page)
     shots(page, "batch")
     with page.expect_download() as dl:
         page.get_by_role("button", name="下载结算单 PDF").click()

@@ -12,11 +12,12 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from daozhang.merchants.models import Merchant, MerchantUser
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def merchant_of(request: HttpRequest) -> Merchant:
@@ -26,7 +27,7 @@ def merchant_of(request: HttpRequest) -> Merchant:
 
 def merchant_required(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         link = MerchantUser.objects.select_related("merchant", "merchant__fee_plan").filter(
@@ -43,7 +44,7 @@ def staff_required(*perms: str) -> Callable[[View], View]:
     """Staff only, and with every listed permission (Django groups carry the roles)."""
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())

@@ -19,6 +19,12 @@ from daozhang.tracing.trace import trace_payment
 from daozhang.web.access import merchant_of, merchant_required
 
 PAGE_SIZE = 50
+# The filter fields as the form labels them, so an error names what the user typed in.
+FIELD_LABELS = {
+    "date_from": ("开始日期", "From"), "date_to": ("结束日期", "To"), "last4": ("卡号后四位", "Card last 4 digits"),
+    "status": ("状态", "Status"), "channel": ("渠道", "Channel"), "amount_min": ("最小金额", "Min amount"),
+    "amount_max": ("最大金额", "Max amount"), "terminal_id": ("终端号", "Terminal ID"), "cursor": ("分页", "Page"),
+}
 
 
 def _date(q: QueryDict, name: str) -> dt.date | None:
@@ -64,13 +70,20 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         rows, nxt = selectors.page(selectors.payments_for(merchant, f), request.GET.get("cursor") or None,
                                    PAGE_SIZE)
     except DomainError as err:
-        errors = field_errors(request, err)
-    template = "portal/_payment_rows.html" if request.htmx else "portal/payments.html"  # type: ignore[attr-defined]
-    return render(request, template, {
+        errors = labelled(request, field_errors(request, err))
+    # htmx swaps only 2xx answers: for it, a page with field errors is a 200 it can show.
+    from_htmx = bool(request.htmx)  # type: ignore[attr-defined]
+    return render(request, "portal/payments.html", {
         "rows": rows, "next_cursor": nxt, "errors": errors, "q": request.GET, "section": "payments",
         "statuses": PaymentStatus.choices, "channels": Channel.choices,
         "paged": bool(request.GET.get("cursor")),
-    }, status=400 if errors else 200)
+    }, status=400 if errors and not from_htmx else 200)
+
+
+def labelled(request: HttpRequest, errors: dict[str, str]) -> dict[str, str]:
+    zh = lang(request).startswith("zh")
+    return {field: (f"{FIELD_LABELS[field][0 if zh else 1]}{'：' if zh else ': '}{msg}" if field in FIELD_LABELS
+                    else msg) for field, msg in errors.items()}
 
 
 @merchant_required
@@ -80,8 +93,8 @@ def payment_export(request: HttpRequest) -> HttpResponseBase:
         f = filter_from(request.GET)
     except DomainError as err:
         return render(request, "portal/payments.html", {
-            "rows": [], "errors": field_errors(request, err), "q": request.GET, "section": "payments",
-            "statuses": PaymentStatus.choices, "channels": Channel.choices}, status=400)
+            "rows": [], "errors": labelled(request, field_errors(request, err)), "q": request.GET,
+            "section": "payments", "statuses": PaymentStatus.choices, "channels": Channel.choices}, status=400)
     resp = StreamingHttpResponse(selectors.export_csv(selectors.payments_for(merchant, f)),
                                  content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="payments-{merchant.merchant_no}.csv"'
