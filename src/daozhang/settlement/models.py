@@ -122,3 +122,15 @@ class Adjustment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["settlement_date", "merchant"], name="adjustment_settlement")]
+
+
+class SettledDay(models.Model):
+    """A settlement date the scheduled run has finished for one cycle: the watermark from
+    which the worker catches up on days it missed while it was down."""
+
+    cycle = models.CharField(max_length=2)
+    day = models.DateField()
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "day"], name="settled_day_once")]

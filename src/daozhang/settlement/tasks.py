@@ -37,21 +37,46 @@ def _enqueue_calendar_check() -> object:
     return check_calendar_coverage.enqueue()
 
 
+# How far back the scheduled run catches up after the worker was down; older gaps need a
+# person (`daozhang settle --date D`), and an alert says so.
+CATCH_UP_DAYS = 14
+
+
 @task()
 def settle_closed_days() -> dict[str, str]:
-    """Settle the latest day whose books have closed, for each cycle (idempotent)."""
+    """Settle every closed day not settled yet, oldest first, for each cycle (idempotent).
+
+    Not only the latest closed day: a worker that was down over a day's end must still
+    settle that day when it comes back, or its merchants would never be paid.
+    """
     from daozhang.settlement.calendar import CalendarGap
     from daozhang.settlement.cycles import settlement_date_for
+    from daozhang.settlement.models import SettledDay
     from daozhang.settlement.runs import run_settlement
 
     done: dict[str, str] = {}
     for cycle in ("T1", "D0"):
-        day = settlement_date_for(clock.now(), cycle) - dt.timedelta(days=1)
-        try:
-            r = run_settlement(day, cycles=(cycle,))
-            done[cycle] = f"{day}: {r.batches} batches"
-        except CalendarGap as gap:
-            done[cycle] = f"{day}: stopped, no calendar for {gap.year}"
+        latest = settlement_date_for(clock.now(), cycle) - dt.timedelta(days=1)
+        last_done = SettledDay.objects.filter(cycle=cycle).order_by("-day").values_list("day", flat=True).first()
+        first = latest if last_done is None else last_done + dt.timedelta(days=1)
+        if first < latest - dt.timedelta(days=CATCH_UP_DAYS):
+            raise_alert("settlement_behind", cycle,
+                        en=f"{cycle} settlement is behind since {first}: settle the days before "
+                           f"{latest - dt.timedelta(days=CATCH_UP_DAYS)} with daozhang settle --date D.",
+                        zh=f"{cycle} 结算自 {first} 起未完成：请用 daozhang settle --date D 结算 "
+                           f"{latest - dt.timedelta(days=CATCH_UP_DAYS)} 之前的日期。")
+            first = latest - dt.timedelta(days=CATCH_UP_DAYS)
+        day, results = first, []
+        while day <= latest:
+            try:
+                r = run_settlement(day, cycles=(cycle,))
+            except CalendarGap as gap:
+                results.append(f"{day}: stopped, no calendar for {gap.year}")
+                break  # later days wait: settlement goes in date order
+            SettledDay.objects.get_or_create(cycle=cycle, day=day, defaults={"finished_at": clock.now()})
+            results.append(f"{day}: {r.batches} batches")
+            day += dt.timedelta(days=1)
+        done[cycle] = "; ".join(results) or "up to date"
     return done
 
 
