@@ -20,7 +20,13 @@ def raise_alert(kind: str, key: str, *, en: str, zh: str) -> None:
 
 
 def resolve_alert(kind: str, key: str) -> None:
-    Alert.objects.filter(kind=kind, key=key, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    resolve_alerts(kind, [key])
+
+
+def resolve_alerts(kind: str, keys: list[str]) -> None:
+    """Resolve the open alerts of `kind` for these keys (one statement, however many)."""
+    if keys:
+        Alert.objects.filter(kind=kind, key__in=keys, resolved_at__isnull=True).update(resolved_at=timezone.now())
 
 
 def open_alerts(kind: str | None = None) -> list[Alert]:

@@ -26,7 +26,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from daozhang.audit import services as audit
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
 from daozhang.core import clock
-from daozhang.core.alerts import raise_alert
+from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
@@ -132,6 +132,8 @@ def submit_many(payouts: list[Payout]) -> dict[uuid.UUID, str]:
                                                           tries=F("tries") + 1)
         SettlementBatch.objects.filter(id__in=[p.batch_id for p in locked]).update(
             status=BatchStatus.IN_TRANSIT, updated_at=now)
+        # The bank took them after all: an alert about them being stuck is over.
+        resolve_alerts("payout_stuck", [str(p.id) for p in locked])
     return states
 
 
