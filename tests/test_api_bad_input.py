@@ -573,3 +573,12 @@ def test_no_error_response_echoes_a_card_number(merchant_kit):
         r = merchant_kit.post(SALE, body)
         assert r.status_code >= 400
         assert CREDIT_CARD[:-1].encode() not in r.content
+
+
+@pytest.mark.parametrize(("amount", "code"), [(0, "zero_adjustment"), (12.5, "not_integer_fen")])
+def test_bad_adjustment_amounts_name_the_reason(staff, merchant_kit, unchanged, amount, code):
+    unchanged.snap()
+    r = staff_post(staff, f"/api/v1/staff/merchants/{merchant_kit.merchant.id}/adjustments",
+                   {"amount": amount, "reason": "probe"}, key=f"adj-{amount}")
+    assert_error(r, 400, code, "amount")
+    unchanged()

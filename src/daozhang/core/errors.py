@@ -19,6 +19,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "金额须为以分为单位的整数（1 元 = 100 分），不接受小数。",
     ),
     "not_positive": ("The amount must be greater than zero.", "金额必须大于零。"),
+    "zero_adjustment": (
+        "An adjustment of zero changes nothing: give a positive amount to credit or a negative one to deduct.",
+        "调账金额不能为零：正数为调增，负数为调减。",
+    ),
     "too_large": (
         "The amount is larger than the maximum of 999,999,999,999 fen.",
         "金额超过上限 999,999,999,999 分。",

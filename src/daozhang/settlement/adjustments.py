@@ -20,8 +20,10 @@ from daozhang.settlement.models import Adjustment
 
 def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -> Adjustment:
     """Positive amounts credit the merchant, negative ones deduct; paid with the next batch."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+    if isinstance(amount, bool) or not isinstance(amount, int):
         raise DomainError("not_integer_fen", "amount")
+    if amount == 0:
+        raise DomainError("zero_adjustment", "amount")
     if not reason.strip():
         raise DomainError("required", "reason")
     merchant = Merchant.objects.filter(id=merchant_id).first()
