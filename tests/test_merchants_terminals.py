@@ -113,7 +113,7 @@ def test_api_key_replay_never_reveals_the_key_again(staff_client):
 
 
 def test_merchant_portal_login_is_created_for_one_merchant(staff_client):
-    from django.contrib.auth import authenticate
+    from django.contrib.auth import get_user_model
 
     m = _post(staff_client, "/api/v1/staff/merchants", ONBOARD, "m").json()
     weak = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/users", {"username": "wang", "password": "123"},
@@ -122,5 +122,11 @@ def test_merchant_portal_login_is_created_for_one_merchant(staff_client):
     r = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/users",
               {"username": "wang", "password": "a-long-pass-2026"}, "u1")
     assert r.status_code == 201 and r.json()["merchant_no"] == m["merchant_no"]
-    user = authenticate(username="wang", password="a-long-pass-2026")
-    assert user is not None and not user.is_staff and user.merchant_user.merchant_id.hex == m["id"].replace("-", "")
+    from django.test import Client
+
+    browser = Client()
+    login = browser.post("/login/", {"username": "wang", "password": "a-long-pass-2026"})
+    assert login.status_code == 302 and login["Location"] == "/portal/"
+    assert m["merchant_no"] in browser.get("/portal/").content.decode()
+    user = get_user_model().objects.get(username="wang")
+    assert not user.is_staff and user.merchant_user.merchant_id.hex == m["id"].replace("-", "")

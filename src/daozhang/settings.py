@@ -7,6 +7,8 @@ default, so that `make run` works on a fresh machine and production only sets va
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +32,12 @@ SECRET_KEY = os.environ.get("DAOZHANG_SECRET_KEY", "dev-only-insecure-secret-cha
 # Keyed token for card numbers (HMAC-SHA256). Separate from SECRET_KEY so it can be
 # rotated and kept in an HSM-backed store independently of session signing.
 PAN_TOKEN_KEY = os.environ.get("DAOZHANG_PAN_TOKEN_KEY", "dev-only-pan-token-key-change-me")
+# Encryption at rest of settlement bank account numbers (core/crypto.py): comma-separated
+# Fernet keys, the first encrypts, all decrypt. The default is derived from SECRET_KEY so
+# the embedded default works; production sets its own and keeps it.
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in os.environ.get("DAOZHANG_FIELD_KEYS", "").split(",") if k.strip()] or [
+    base64.urlsafe_b64encode(hashlib.sha256(b"daozhang-field-key:" + SECRET_KEY.encode()).digest()).decode()
+]
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DAOZHANG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 ] + ["testserver"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from daozhang.core.crypto import EncryptedCharField
 from daozhang.core.ids import new_id
 
 
@@ -78,7 +79,8 @@ class SettlementAccount(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlement_accounts")
     holder_name = models.CharField(max_length=200)
-    account_number = models.CharField(max_length=32)
+    # Encrypted at rest: a personal account is usually the merchant's debit card number.
+    account_number = EncryptedCharField()
     bank_name = models.CharField(max_length=100)
     bank_branch_code = models.CharField("CNAPS", max_length=12, blank=True, default="")
     account_type = models.CharField(max_length=10, choices=BankAccountType.choices)

@@ -1,0 +1,64 @@
+"""Encryption at rest for secrets the product must read back.
+
+A settlement bank account number has to be sent to the bank with every payout, so it
+cannot be hashed like a card number; and a personal (对私) settlement account is usually
+the merchant's own debit card number, which must never sit in a table in clear. It is
+stored encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`), keyed
+separately from the session secret.
+
+Keys (`DAOZHANG_FIELD_KEYS`, comma-separated Fernet keys): the first encrypts, all
+decrypt, so a key is rotated by putting a new one first and running
+`daozhang rotate_field_keys`, then dropping the old one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from cryptography.fernet import Fernet, MultiFernet
+from django.conf import settings
+from django.db import models
+
+
+@cache
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEYS])
+
+
+def encrypt(text: str) -> str:
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def rotate(token: str) -> str:
+    """The same secret under the first (newest) key."""
+    return _fernet().rotate(token.encode()).decode()
+
+
+def is_token(value: str) -> bool:
+    return value.startswith("gAAAAA")  # Fernet version byte 0x80, base64url
+
+
+class EncryptedCharField(models.TextField):
+    """A text value encrypted in the database, clear in Python.
+
+    Every encryption uses a fresh random IV, so equal values have different ciphertexts:
+    the column cannot be searched or compared in SQL, and lookups other than `isnull` are
+    refused rather than silently matching nothing.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return decrypt(value) if value else value
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return encrypt(value) if value else value
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            return None
+        return super().get_lookup(lookup_name)
