@@ -92,6 +92,9 @@ def chart_svg(bars: list[DayBar], zh: bool) -> str:
         parts.append(f'<rect class="bar" x="{x:.1f}" y="{height - h}" width="{step - pad:.1f}" height="{h}">'
                      f"<title>{label}</title></rect>")
         if i % 5 == 0 or i == len(bars) - 1:
-            parts.append(f'<text x="{x:.1f}" y="{height + 15}" font-size="11">{b.day:%m-%d}</text>')
+            anchor = "end" if i == len(bars) - 1 else "start"
+            end_x = x + step - pad if anchor == "end" else x
+            parts.append(f'<text x="{end_x:.1f}" y="{height + 15}" font-size="11" text-anchor="{anchor}">'
+                         f"{b.day:%m-%d}</text>")
     parts.append("</svg>")
     return "".join(parts)

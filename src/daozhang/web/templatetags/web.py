@@ -8,6 +8,7 @@ string can never be missing its translation and no compile step is needed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,3 +76,17 @@ def iso_local(value: str) -> str:
         return local(dt.datetime.fromisoformat(value))
     except (TypeError, ValueError):
         return value
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@register.simple_tag(takes_context=True)
+def label(context: template.Context, text: Any) -> str:
+    """One language of a bilingual choice label ("Paid 已到账" → "已到账" or "Paid"): the
+    models keep both so the admin and exports stay readable in either language."""
+    text = str(text)
+    m = _CJK.search(text)
+    if m is None or m.start() == 0:
+        return text
+    return text[m.start():].strip() if is_zh(context) else text[: m.start()].strip()
