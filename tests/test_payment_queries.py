@@ -91,3 +91,17 @@ def test_bad_filters_name_the_field(merchant_kit):
         r = merchant_kit.get("/api/v1/payments", **params)
         assert r.status_code == 400, (params, r.content)
         assert r.json()["error"]["field"] == field, (params, r.json())
+
+
+def test_a_date_filter_follows_shanghai_midnight_exactly(merchant_kit, monkeypatch):
+    from tests.settlement_helpers import Clock
+
+    clock = Clock(monkeypatch)
+    clock.at(2026, 11, 2, 23, 59)
+    late = merchant_kit.sale(1100).json()
+    clock.at(2026, 11, 3, 0, 0)
+    early = merchant_kit.sale(1200).json()
+    on_2nd = merchant_kit.get("/api/v1/payments", date_from="2026-11-02", date_to="2026-11-02").json()
+    on_3rd = merchant_kit.get("/api/v1/payments", date_from="2026-11-03").json()
+    assert [p["id"] for p in on_2nd["items"]] == [late["id"]]
+    assert [p["id"] for p in on_3rd["items"]] == [early["id"]]
