@@ -138,6 +138,12 @@ def _settle_history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], d
 
 
 def _staff() -> dict[str, str]:
+    """The superuser `admin` with an API token, and one console login per staff role.
+
+    Each role user is staff, in exactly its role's group and with the demo password, so a
+    newcomer can see what customer service, risk, finance and device logistics each may
+    do; running the demo again only puts them back that way.
+    """
     user_model = get_user_model()
     admin = user_model.objects.filter(username="admin").first()
     if admin is None:
@@ -145,7 +151,34 @@ def _staff() -> dict[str, str]:
     raw = "dzs_demo_" + demo_secret("staff-token:admin")
     if not StaffToken.objects.filter(key_hash=hash_key(raw)).exists():
         StaffToken.objects.create(user=admin, name="demo", prefix=raw[:10], key_hash=hash_key(raw))
-    return {"staff login (/admin/)": f"admin / {DEMO_PASSWORD}", "staff API token": raw}
+    creds = {"staff login (/console/, /admin/)": f"admin / {DEMO_PASSWORD}", "staff API token": raw}
+    creds.update(_role_users())
+    return creds
+
+
+def _role_users() -> dict[str, str]:
+    """One staff user per console role (console/roles.py), named by the role's slug; the
+    superuser `admin` joins 管理员 so the admin page shows who holds that role."""
+    from django.contrib.auth.models import Group
+
+    from daozhang.console.roles import ROLES, ensure_roles
+
+    ensure_roles()  # the groups exist after migrate; this also covers a database migrated before they did
+    user_model = get_user_model()
+    creds = {}
+    for role in ROLES:
+        group = Group.objects.get(name=role.group)
+        if role.slug == "admin":
+            user_model.objects.get(username="admin").groups.add(group)
+        else:
+            user = user_model.objects.filter(username=role.slug).first()
+            if user is None:
+                user = user_model.objects.create_user(role.slug, f"{role.slug}@example.com", DEMO_PASSWORD)
+            user.is_staff, user.is_active = True, True
+            user.save(update_fields=["is_staff", "is_active"])
+            user.groups.set([group])
+        creds[f"console login {role.group} {role.en.lower()}"] = f"{role.slug} / {DEMO_PASSWORD}"
+    return creds
 
 
 def _merchant(i: int, dm: DemoMerchant) -> Merchant:

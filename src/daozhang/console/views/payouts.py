@@ -1,0 +1,102 @@
+"""The payout queue: batches the bank returned, payouts failing on a bank outage, held batches."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from daozhang.console import services
+from daozhang.console.forms import REASON, Form, split_label
+from daozhang.console.selectors import QueueRow, batch_row, payout_queue
+from daozhang.console.views.common import Done, handle
+from daozhang.core.money import Money
+from daozhang.settlement.models import BatchStatus, SettlementBatch
+from daozhang.web.access import staff_actor, staff_required
+
+STATES = (("", "全部", "All"), ("returned", "出款退回", "Returned"),
+          ("retrying", "失败重试中", "Failing, retrying"), ("held", "暂缓出款", "Held"))
+
+
+@staff_required("settlement.view_settlementbatch")
+@require_GET
+def payout_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in {s for s, _, _ in STATES}:
+        state = ""
+    page = payout_queue(state, request.GET.get("after", ""))
+    return render(request, "console/payouts.html", {"section": "payouts", "page": page, "state": state,
+                                                    "states": STATES})
+
+
+def _row(batch_id: uuid.UUID) -> QueueRow:
+    return batch_row(get_object_or_404(SettlementBatch.objects.select_related("merchant"), id=batch_id))
+
+
+Summary = list[tuple[str, str, str | tuple[str, str]]]  # (label 中文, label English, value or (中文, English))
+
+
+def _summary(row: QueueRow) -> Summary:
+    b, p = row.batch, row.payout
+    out: Summary = [
+           ("商户", "Merchant", f"{b.merchant.short_name}（{b.merchant.merchant_no}）"),
+           ("结算日", "Settlement date", b.settlement_date.isoformat()),
+           ("出款日", "Payout date", b.payout_date.isoformat()),
+           ("净额", "Net", Money(b.net).display()),
+           ("批次状态", "Batch status", split_label(BatchStatus(b.status).label))]
+    if p is not None and p.return_reason:
+        out.append(("银行退回原因", "Bank's return reason", f"{p.return_code} {p.return_reason}"))
+    out.append(("结算账户", "Settlement account", (row.account_zh, row.account_en)))
+    return out
+
+
+@staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
+def batch_repay(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+    row = _row(batch_id)
+    b = row.batch
+    form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
+
+    def run() -> Done:
+        services.repay_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
+        return (f"{b.merchant.short_name} {b.settlement_date} 批次已重新放入出款队列，后台出款任务将立即处理。",
+                f"{b.merchant.short_name}'s batch of {b.settlement_date} is due again; the payout job will pay it now.",
+                reverse("console:payouts"))
+
+    return handle(request, form, run, "console/form.html", {
+        "section": "payouts", "title_zh": "重新付款", "title_en": "Re-pay",
+        "summary": _summary(row),
+        "note_zh": "确认后批次变为「待出款」，并立即启动后台出款任务（worker 运行时几秒内发出）；"
+                   "若 worker 未运行，则由下一次定时出款（每 5 分钟）发出。出款只付往已验证的当前结算账户；"
+                   "账户变更待验证期间不出款。",
+        "note_en": "The batch becomes due and the payout job is started at once (a running worker sends it within "
+                   "seconds); without a worker the next scheduled payout run (every five minutes) sends it. Money "
+                   "only goes to the current, verified settlement account, and waits while a change is pending.",
+        "warn": not row.corrected and row.state == "returned",
+        "submit_zh": "确认重新付款", "submit_en": "Confirm re-pay", "submit_id": "repay-submit",
+        "cancel": reverse("console:payouts"),
+    })
+
+
+@staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
+def batch_hold(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+    row = _row(batch_id)
+    b = row.batch
+    form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
+
+    def run() -> Done:
+        services.hold_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
+        return (f"{b.merchant.short_name} {b.settlement_date} 批次已暂缓出款。",
+                f"{b.merchant.short_name}'s batch of {b.settlement_date} is held.",
+                reverse("console:payouts"))
+
+    return handle(request, form, run, "console/form.html", {
+        "section": "payouts", "title_zh": "暂缓出款", "title_en": "Hold payout",
+        "summary": _summary(row),
+        "note_zh": "暂缓后，即使账户更正也不会自动出款，须再次点「重新付款」。",
+        "note_en": "A held batch is not paid even after the account is corrected, until someone re-pays it.",
+        "submit_zh": "确认暂缓", "submit_en": "Confirm hold", "submit_id": "hold-submit",
+        "cancel": reverse("console:payouts"),
+    })
