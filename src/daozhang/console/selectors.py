@@ -43,6 +43,11 @@ def keyset(qs: QuerySet[M], order: tuple[str, ...], cursor: str, size: int = PAG
         except (ValueError, ValidationError):  # a malformed cursor: start from the top
             last = None
     if last is not None:
+        # The plain bound on the leading column first: with only the OR below, the
+        # databases cannot use an index on it as a range (bench/portal.py measured the
+        # same shape on payments: seconds instead of a millisecond on a million rows).
+        lead = order[0].lstrip("-")
+        qs = qs.filter(**{f"{lead}__{'lte' if order[0].startswith('-') else 'gte'}": last[lead]})
         # (a, b) after (x, y) in this order: a beyond x, or a = x and b beyond y, …
         cond = Q()
         for i, o in enumerate(order):

@@ -1,11 +1,31 @@
-"""Raising and resolving staff alerts (shown in the console)."""
+"""Raising and resolving staff alerts (shown in the console). Jobs raise and resolve them
+without an audit record (a job is not a person); a person resolving one is audited."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from daozhang.audit import services as audit
+from daozhang.core.errors import DomainError
 from daozhang.core.models import Alert
+
+# Alerts that clear themselves when their cause is fixed: the console shows what fixes
+# them instead of a "resolve" button that would only hide a problem still there.
+# kind → (中文, English, command to run, if any)
+SELF_RESOLVING: dict[str, tuple[str, str, str]] = {
+    "calendar_gap": ("导入该年官方放假安排后自动关闭，在服务器上运行：",
+                     "Closes by itself once the year's official schedule is loaded; on the server run:",
+                     "daozhang calendar load FILE"),
+    "payout_stuck": ("银行受理该笔出款后自动关闭；请联系银行或检查出款通道。",
+                     "Closes by itself once the bank accepts the payout; contact the bank or check the payout channel.",
+                     ""),
+}
+# Alerts a person closes after acting: what to do first.
+TO_DO: dict[str, tuple[str, str, str]] = {
+    "settlement_behind": ("先逐日补结算，再关闭告警：", "Settle the missed days first, then resolve:",
+                          "daozhang settle --date D"),
+}
 
 
 def raise_alert(kind: str, key: str, *, en: str, zh: str) -> None:
@@ -34,3 +54,25 @@ def open_alerts(kind: str | None = None) -> list[Alert]:
     if kind:
         qs = qs.filter(kind=kind)
     return list(qs.order_by("-raised_at"))
+
+
+def resolve_alert_by_staff(*, alert_id: int, note: str, actor: str) -> Alert:
+    """Close an alert a person has dealt with (self-resolving kinds are refused)."""
+    text = (note or "").strip()[:300]
+    if not text:
+        raise DomainError("required", "note")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(id=alert_id).first()
+        if alert is None:
+            raise DomainError("not_found", "alert_id", status=404)
+        if alert.resolved_at is not None:
+            raise DomainError("bad_transition", "status", {"current": "resolved", "target": "resolved"}, 409)
+        if alert.kind in SELF_RESOLVING:
+            raise DomainError("invalid", "kind")
+        resolve_alert(alert.kind, alert.key)
+        audit.record(actor=actor, action="alert.resolve", obj_type="alert", obj_id=alert.id,
+                     before={"kind": alert.kind, "key": alert.key, "resolved": False,
+                             "message": alert.message_en},
+                     after={"resolved": True, "note": text})
+        alert.refresh_from_db()
+    return alert

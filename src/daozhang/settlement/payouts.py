@@ -251,24 +251,52 @@ def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | 
     return result
 
 
+# A payout attempt the bank has, or will be sent on the next run: holding its batch then
+# would say "held" of money that is about to leave.
+IN_FLIGHT = (PayoutStatus.SUBMITTING, PayoutStatus.ACCEPTED, PayoutStatus.RETRYING)
+
+
 def hold_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBatch:
     """Staff stop a due or returned batch from being paid (e.g. pending a compliance check)."""
     return _move_batch(batch_id, actor, reason, (BatchStatus.DUE, BatchStatus.RETURNED), BatchStatus.HELD, "hold")
 
 
 def repay_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBatch:
-    """Staff release a held or returned batch for payment (to the current verified account)."""
-    return _move_batch(batch_id, actor, reason, (BatchStatus.HELD, BatchStatus.RETURNED), BatchStatus.DUE, "repay")
+    """Staff release a held or returned batch for payment (to the current verified account).
+
+    The money is not sent from here: the payout run is enqueued once this commits, so a
+    running worker pays within seconds with every check a payout run makes (merchant
+    active, no account change pending); without a worker the scheduled run pays it.
+    """
+    batch = _move_batch(batch_id, actor, reason, (BatchStatus.HELD, BatchStatus.RETURNED), BatchStatus.DUE,
+                        "repay")
+    transaction.on_commit(_pay_now)
+    return batch
+
+
+def _pay_now() -> None:
+    from daozhang.settlement.tasks import pay_due_batches
+
+    try:
+        pay_due_batches.enqueue()
+    except Exception:  # the batch is due either way: the scheduled run pays it
+        log.exception("could not enqueue the payout run after a re-pay")
 
 
 def _move_batch(batch_id: uuid.UUID, actor: str, reason: str, allowed: tuple[str, ...], target: str,
                 action: str) -> SettlementBatch:
+    reason = (reason or "").strip()[:300]
+    if not reason:
+        raise DomainError("required", "reason")
     with transaction.atomic():
         b = SettlementBatch.objects.select_for_update().filter(id=batch_id).first()
         if b is None:
             raise DomainError("not_found", "batch_id", status=404)
         if b.status not in allowed:
             raise DomainError("bad_transition", "status", {"current": b.status, "target": target}, 409)
+        if target == BatchStatus.HELD and Payout.objects.filter(batch_id=b.id, status__in=IN_FLIGHT).exists():
+            raise DomainError("bad_transition", "status",
+                              {"current": ("payout in flight", "出款处理中"), "target": ("held", "暂缓出款")}, 409)
         before = b.status
         b.status, b.updated_at = target, clock.now()
         b.save(update_fields=["status", "updated_at"])

@@ -1,16 +1,19 @@
-"""Opening and working customer-service cases."""
+"""Opening and working customer-service cases; every step is in the audit log."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from daozhang.audit import services as audit
 from daozhang.core import clock
+from daozhang.core.errors import DomainError
 from daozhang.merchants.models import Merchant
+from daozhang.merchants.validation import clean_required
 from daozhang.notifications.services import notify
-from daozhang.support.models import CaseEvent, SupportCase
+from daozhang.support.models import CaseEvent, CaseStatus, SupportCase
 
 
 def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[str, Any], actor: str) -> SupportCase:
@@ -33,4 +36,43 @@ def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[st
         raise RuntimeError("could not number the support case")
     notify(merchant, "case_opened", en=f"We opened case {case.case_no} and will answer you: {subject}",
            zh=f"已为您创建工单 {case.case_no}，客服将尽快答复：{subject}")
+    return case
+
+
+def add_case_note(*, case_id: uuid.UUID, note: str, actor: str) -> CaseEvent:
+    text = clean_required(note, "note", 2000)
+    with transaction.atomic():
+        case = SupportCase.objects.select_for_update().filter(id=case_id).first()
+        if case is None:
+            raise DomainError("not_found", "case_id", status=404)
+        now = clock.now()
+        event = CaseEvent.objects.create(case=case, at=now, actor=actor, note=text)
+        case.updated_at = now
+        case.save(update_fields=["updated_at"])
+        audit.record(actor=actor, action="support.note", obj_type="support_case", obj_id=case.id,
+                     merchant_id=case.merchant_id, after={"case_no": case.case_no, "note": text})
+    return event
+
+
+def set_case_status(*, case_id: uuid.UUID, status: str, note: str, actor: str) -> SupportCase:
+    """Move a case; resolving one tells the merchant, with the note as the answer."""
+    if status not in CaseStatus.values:
+        raise DomainError("invalid", "status")
+    text = clean_required(note, "note", 2000)
+    with transaction.atomic():
+        case = SupportCase.objects.select_for_update().select_related("merchant").filter(id=case_id).first()
+        if case is None:
+            raise DomainError("not_found", "case_id", status=404)
+        if case.status == status:
+            raise DomainError("bad_transition", "status", {"current": case.status, "target": status}, 409)
+        before, now = case.status, clock.now()
+        case.status, case.updated_at = status, now
+        case.save(update_fields=["status", "updated_at"])
+        CaseEvent.objects.create(case=case, at=now, actor=actor, note=f"[{before} → {status}] {text}")
+        audit.record(actor=actor, action="support.status", obj_type="support_case", obj_id=case.id,
+                     merchant_id=case.merchant_id, before={"status": before},
+                     after={"status": status, "note": text})
+        if status == CaseStatus.RESOLVED:
+            notify(case.merchant, "case_resolved", en=f"Case {case.case_no} is resolved: {text}",
+                   zh=f"工单 {case.case_no} 已处理完毕：{text}")
     return case

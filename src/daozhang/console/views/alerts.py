@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console import services
 from daozhang.console.forms import Field, Form
 from daozhang.console.views.common import Done, handle
+from daozhang.core import alerts
 from daozhang.core.alerts import open_alerts
 from daozhang.core.models import Alert
 from daozhang.web.access import staff_actor, staff_required
@@ -21,7 +21,7 @@ NOTE = Field("note", "处理说明", "What was done", "textarea", help_zh="将�
 @staff_required("core.view_alert")
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
-    rows = [{"alert": a, "auto": services.SELF_RESOLVING.get(a.kind), "todo": services.TO_DO.get(a.kind)}
+    rows = [{"alert": a, "auto": alerts.SELF_RESOLVING.get(a.kind), "todo": alerts.TO_DO.get(a.kind)}
             for a in open_alerts()]
     return render(request, "console/alerts.html", {"section": "alerts", "rows": rows})
 
@@ -32,12 +32,12 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
     form = Form.bound((NOTE,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:
-        services.resolve_alert_by_staff(alert_id=alert.id, note=form["note"], actor=staff_actor(request))
+        alerts.resolve_alert_by_staff(alert_id=alert.id, note=form["note"], actor=staff_actor(request))
         return (f"告警 {alert.kind} {alert.key} 已关闭。", f"Alert {alert.kind} {alert.key} resolved.",
                 reverse("console:alerts"))
 
-    auto = services.SELF_RESOLVING.get(alert.kind)
-    todo = services.TO_DO.get(alert.kind)
+    auto = alerts.SELF_RESOLVING.get(alert.kind)
+    todo = alerts.TO_DO.get(alert.kind)
     return handle(request, form, run, "console/form.html", {
         "blocked": auto, "command": (auto or todo or ("", "", ""))[2],
         "section": "alerts", "title_zh": "关闭告警", "title_en": "Resolve alert",

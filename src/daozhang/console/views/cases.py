@@ -11,11 +11,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from daozhang.console import services
 from daozhang.console.forms import Field, Form, choices, split_label
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import say
 from daozhang.core.errors import DomainError
+from daozhang.support import services as support
 from daozhang.support.models import CaseStatus, SupportCase
 from daozhang.web.access import staff_actor, staff_required
 
@@ -73,7 +73,7 @@ def case_note(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(case_id)
     note = Form.bound(NOTE_FORM, request.POST)
     try:
-        services.add_case_note(case_id=case.id, note=note["note"], actor=staff_actor(request))
+        support.add_case_note(case_id=case.id, note=note["note"], actor=staff_actor(request))
     except DomainError as exc:
         if exc.status == 404:
             raise Http404(exc.code) from exc
@@ -90,7 +90,7 @@ def case_status(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     case = _case(case_id)
     form = Form.bound(STATUS_FORM, request.POST, aliases={"note": "status_note"})
     try:
-        done = services.set_case_status(case_id=case.id, status=form["status"], note=form["status_note"],
+        done = support.set_case_status(case_id=case.id, status=form["status"], note=form["status_note"],
                                         actor=staff_actor(request))
     except DomainError as exc:
         if exc.status == 404:

@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console import services
 from daozhang.console.forms import REASON, Form, split_label
 from daozhang.console.selectors import QueueRow, batch_row, payout_queue
 from daozhang.console.views.common import Done, handle
 from daozhang.core.money import Money
+from daozhang.settlement import payouts
 from daozhang.settlement.models import BatchStatus, SettlementBatch
 from daozhang.web.access import staff_actor, staff_required
 
@@ -60,7 +60,7 @@ def batch_repay(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
     form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:
-        services.repay_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
+        payouts.repay_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
         return (f"{b.merchant.short_name} {b.settlement_date} 批次已重新放入出款队列，后台出款任务将立即处理。",
                 f"{b.merchant.short_name}'s batch of {b.settlement_date} is due again; the payout job will pay it now.",
                 reverse("console:payouts"))
@@ -87,7 +87,7 @@ def batch_hold(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
     form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:
-        services.hold_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
+        payouts.hold_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
         return (f"{b.merchant.short_name} {b.settlement_date} 批次已暂缓出款。",
                 f"{b.merchant.short_name}'s batch of {b.settlement_date} is held.",
                 reverse("console:payouts"))
