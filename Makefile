@@ -60,6 +60,7 @@ typecheck: install
 bench: install system-deps
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.settlement
+	$(BIN)/python -m bench.portal
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3*
