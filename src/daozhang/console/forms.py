@@ -14,7 +14,7 @@ from typing import Any
 from django.http import HttpRequest, QueryDict
 
 from daozhang.core.errors import DomainError
-from daozhang.core.money import Money, MoneyError
+from daozhang.web.parse import page_language as language
 
 ALL = "__all__"
 
@@ -86,27 +86,6 @@ def split_label(label: str) -> tuple[str, str]:
 def choices(enum: Any) -> tuple[tuple[str, str, str], ...]:
     """(value, 中文, English) for every member of a TextChoices enum."""
     return tuple((m.value, *split_label(m.label)) for m in enum)
-
-
-def parse_yuan(text: str, field: str, *, signed: bool = False) -> int:
-    """Yuan as people type them ("1,280.5", "-19"), to integer fen, exactly (no float).
-
-    Staff think in yuan; the services take fen. A sign is accepted only where a negative
-    amount means something (an adjustment that deducts).
-    """
-    raw = (text or "").strip().replace(",", "").replace("¥", "")
-    if not raw:
-        raise DomainError("required", field)
-    negative = signed and raw.startswith("-")
-    try:
-        fen = Money.from_yuan(raw[1:] if negative else raw).fen
-    except MoneyError as exc:
-        raise DomainError(exc.reason, field) from exc
-    return -fen if negative else fen
-
-
-def language(request: HttpRequest) -> str:
-    return str(getattr(request, "LANGUAGE_CODE", "zh-hans"))
 
 
 REASON = Field("reason", "原因", "Reason", "textarea", help_zh="将记入审计日志。",

@@ -16,6 +16,7 @@ from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.merchants.models import Merchant
 from daozhang.web.access import staff_required
+from daozhang.web.parse import optional_date
 
 FILTERS = (
     Field("actor", "操作人", "Actor", "search", required=False,
@@ -28,15 +29,6 @@ FILTERS = (
     Field("date_from", "起始日期", "From", "date", required=False),
     Field("date_to", "截止日期", "To", "date", required=False),
 )
-
-
-def _day(value: str, name: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise DomainError("invalid", name) from exc
 
 
 @staff_required("audit.view_auditevent")
@@ -65,7 +57,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             if found is None:
                 raise DomainError("unknown_merchant", "merchant")
             qs = qs.filter(merchant_id=found)
-        start, end = _day(form["date_from"], "date_from"), _day(form["date_to"], "date_to")
+        start, end = optional_date(form["date_from"], "date_from"), optional_date(form["date_to"], "date_to")
         if start and end and start > end:
             raise DomainError("date_range", "date_to")
         tz = clock.business_tz()

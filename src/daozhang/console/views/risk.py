@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from daozhang.console.forms import REASON, Field, Form, parse_yuan
+from daozhang.console.forms import REASON, Field, Form
 from daozhang.console.views.common import Done, handle
 from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
@@ -21,6 +21,7 @@ from daozhang.risk.models import RiskHold
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
 from daozhang.web.access import staff_actor, staff_required
+from daozhang.web.parse import parse_yuan
 
 HOLD_FIELDS = (
     Field("amount", "冻结金额（元）", "Amount to freeze (yuan)", maxlength=16, help_zh="如 500 或 1280.50",

@@ -1,17 +1,13 @@
-"""What the portal views share: the page language and turning domain errors into
-messages beside the field."""
+"""Turning domain errors into messages beside the field, in the page's language."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
 from daozhang.core.errors import DomainError
-
-
-def lang(request: HttpRequest) -> str:
-    return str(getattr(request, "LANGUAGE_CODE", "zh-hans"))
+from daozhang.web.parse import page_language
 
 
 def field_errors(request: HttpRequest, err: DomainError) -> dict[str, str]:
     """{field: message} for the template; an error without a field goes under "form"."""
-    return {err.field or "form": err.message(lang(request))}
+    return {err.field or "form": err.message(page_language(request))}

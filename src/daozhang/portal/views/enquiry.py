@@ -7,19 +7,17 @@ answer is kept with the token and shown on a page of its own (post-redirect-get)
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
 from daozhang.access.models import IdempotencyRecord
 from daozhang.core.errors import DomainError
-from daozhang.core.money import Money, MoneyError
-from daozhang.portal.views.common import field_errors, lang
+from daozhang.portal.views.common import field_errors
 from daozhang.tracing.enquiry import enquire
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
 from daozhang.web.once import new_token, run_once
+from daozhang.web.parse import optional_date, page_language, parse_yuan
 
 
 @merchant_required
@@ -28,14 +26,10 @@ def enquiry(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         merchant = merchant_of(request)
         try:
-            try:
-                amount = Money.from_yuan(request.POST.get("expected_amount", "")).fen
-            except MoneyError as exc:
-                raise DomainError(exc.reason, "expected_amount") from exc
-            try:
-                day = dt.date.fromisoformat(request.POST.get("expected_date", ""))
-            except ValueError as exc:
-                raise DomainError("invalid", "expected_date") from exc
+            amount = parse_yuan(request.POST.get("expected_amount"), "expected_amount")
+            day = optional_date(request.POST.get("expected_date"), "expected_date")
+            if day is None:
+                raise DomainError("required", "expected_date")
 
             def ask() -> dict[str, object]:
                 ans = enquire(merchant=merchant, expected_amount=amount, expected_date=day,
@@ -60,7 +54,7 @@ def enquiry_answer(request: HttpRequest, token: str) -> HttpResponse:
     if rec is None or "matched" not in rec.body:
         raise Http404
     body = rec.body
-    zh = lang(request).startswith("zh")
+    zh = page_language(request).startswith("zh")
     return render(request, "portal/enquiry_answer.html", {
         "answer": body, "explanation": body["explanation"][1 if zh else 0],
         "traces": body["traces"]["zh-hans" if zh else "en"], "section": "enquiry",

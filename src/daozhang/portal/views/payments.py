@@ -3,7 +3,6 @@ OFFSET and no total count), CSV export, and one payment with its trace."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
@@ -11,12 +10,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from daozhang.core.errors import DomainError, NotFound
-from daozhang.core.money import Money, MoneyError
 from daozhang.payments import selectors
 from daozhang.payments.models import Channel, Payment, PaymentStatus
-from daozhang.portal.views.common import field_errors, lang
+from daozhang.portal.views.common import field_errors
 from daozhang.tracing.trace import trace_payment
 from daozhang.web.access import merchant_of, merchant_required
+from daozhang.web.parse import optional_date, page_language, parse_yuan
 
 PAGE_SIZE = 50
 # The filter fields as the form labels them, so an error names what the user typed in.
@@ -27,32 +26,13 @@ FIELD_LABELS = {
 }
 
 
-def _date(q: QueryDict, name: str) -> dt.date | None:
-    raw = q.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise DomainError("invalid", name) from exc
-
-
-def _yuan(q: QueryDict, name: str) -> int | None:
-    raw = q.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return Money.from_yuan(raw).fen
-    except MoneyError as exc:
-        raise DomainError(exc.reason, name) from exc
-
-
 def filter_from(q: QueryDict) -> selectors.PaymentFilter:
     """The list's query string → the same filter the API uses (amounts typed in yuan)."""
     f = selectors.PaymentFilter(
-        date_from=_date(q, "date_from"), date_to=_date(q, "date_to"),
+        date_from=optional_date(q.get("date_from"), "date_from"), date_to=optional_date(q.get("date_to"), "date_to"),
         status=q.get("status") or None, channel=q.get("channel") or None,
-        amount_min=_yuan(q, "amount_min"), amount_max=_yuan(q, "amount_max"),
+        amount_min=parse_yuan(q.get("amount_min"), "amount_min", required=False),
+        amount_max=parse_yuan(q.get("amount_max"), "amount_max", required=False),
         last4=q.get("last4", "").strip() or None, terminal_id=q.get("terminal_id", "").strip() or None,
     )
     f.validate()
@@ -81,7 +61,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 
 
 def labelled(request: HttpRequest, errors: dict[str, str]) -> dict[str, str]:
-    zh = lang(request).startswith("zh")
+    zh = page_language(request).startswith("zh")
     return {field: (f"{FIELD_LABELS[field][0 if zh else 1]}{'：' if zh else ': '}{msg}" if field in FIELD_LABELS
                     else msg) for field, msg in errors.items()}
 
@@ -108,7 +88,7 @@ def payment_detail(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
     if payment is None:
         raise Http404
     try:
-        trace = trace_payment(merchant, payment.id).render(lang(request))
+        trace = trace_payment(merchant, payment.id).render(page_language(request))
     except NotFound as exc:
         raise Http404 from exc
     return render(request, "portal/payment_detail.html", {

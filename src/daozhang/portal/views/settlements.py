@@ -3,17 +3,17 @@ and the statement files."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from daozhang.portal.views.common import lang
+from daozhang.core.errors import DomainError
 from daozhang.settlement import statements
 from daozhang.settlement.models import Payout, SettlementBatch
 from daozhang.tracing.trace import trace_batch
 from daozhang.web.access import merchant_of, merchant_required
+from daozhang.web.parse import optional_date, page_language
 
 PAGE_SIZE = 31
 
@@ -29,9 +29,12 @@ def _own_batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
 @merchant_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     qs = SettlementBatch.objects.filter(merchant=merchant_of(request)).order_by("-settlement_date")
-    before = request.GET.get("before", "")
+    try:
+        before = optional_date(request.GET.get("before"), "before")
+    except DomainError:
+        before, qs = None, qs.none()
     if before:
-        qs = qs.filter(settlement_date__lt=before) if _is_date(before) else qs.none()
+        qs = qs.filter(settlement_date__lt=before)
     rows = list(qs[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -41,18 +44,10 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _is_date(raw: str) -> bool:
-    try:
-        dt.date.fromisoformat(raw)
-    except ValueError:
-        return False
-    return True
-
-
 @merchant_required
 def batch_detail(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
     batch = _own_batch(request, batch_id)
-    trace = trace_batch(batch.merchant, batch.id).render(lang(request))
+    trace = trace_batch(batch.merchant, batch.id).render(page_language(request))
     payouts = list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
     return render(request, "portal/settlement_detail.html", {
         "b": batch, "trace": trace, "payouts": payouts, "section": "settlements",

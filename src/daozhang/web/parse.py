@@ -1,0 +1,45 @@
+"""Form input as people type it, to the values the services take — one place for the
+portal and the console, so a yuan amount or a date means the same on every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+
+from daozhang.core.errors import DomainError
+from daozhang.core.money import Money, MoneyError
+
+
+def page_language(request: HttpRequest) -> str:
+    """The language the page is shown in (set by web.middleware.PageLanguageMiddleware)."""
+    return str(getattr(request, "LANGUAGE_CODE", "zh-hans"))
+
+
+def parse_yuan(text: str | None, field: str, *, signed: bool = False, required: bool = True) -> int | None:
+    """Yuan as people type them ("1,280.5", "¥19", "-19") to integer fen, exactly (no float).
+
+    A sign is accepted only where a negative amount means something (an adjustment that
+    deducts). An empty optional field is None.
+    """
+    raw = (text or "").strip().replace(",", "").replace("¥", "")
+    if not raw:
+        if required:
+            raise DomainError("required", field)
+        return None
+    negative = signed and raw.startswith("-")
+    try:
+        fen = Money.from_yuan(raw[1:] if negative else raw).fen
+    except MoneyError as exc:
+        raise DomainError(exc.reason, field) from exc
+    return -fen if negative else fen
+
+
+def optional_date(text: str | None, field: str) -> dt.date | None:
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise DomainError("invalid", field) from exc
