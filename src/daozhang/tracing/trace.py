@@ -87,8 +87,10 @@ def _money(fen: int) -> str:
     return Money(fen).display()
 
 
-def trace_payment(merchant: Merchant, payment_id: uuid.UUID) -> Trace:
-    p = Payment.objects.select_related("terminal", "merchant").filter(merchant=merchant, id=payment_id).first()
+def trace_payment(merchant: Merchant, payment_id: uuid.UUID, payment: Payment | None = None) -> Trace:
+    """`payment`, when the caller already read it (a page showing it), saves reading it again."""
+    p = payment if payment is not None and payment.merchant_id == merchant.id and payment.id == payment_id else (
+        Payment.objects.select_related("terminal", "merchant").filter(merchant=merchant, id=payment_id).first())
     if p is None:
         raise NotFound("payment_id")
     ch_en, ch_zh = CHANNEL_NAMES[p.channel]

@@ -88,7 +88,7 @@ def payment_detail(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
     if payment is None:
         raise Http404
     try:
-        trace = trace_payment(merchant, payment.id).render(page_language(request))
+        trace = trace_payment(merchant, payment.id, payment).render(page_language(request))
     except NotFound as exc:
         raise Http404 from exc
     return render(request, "portal/payment_detail.html", {
