@@ -17,6 +17,10 @@ What one call costs the database (docs/performance.md has the measurements):
 * SQLite (in-process, no round trips): three `executemany` calls — entries, postings,
   and the same account upsert.
 
+`insert_with_entries` adds the business row that causes the entries (the online sale's
+payment) to that same statement on PostgreSQL: outside a transaction, the statement is its
+own transaction, so a sale's whole write is one round trip and one durable commit.
+
 The deferred constraint trigger on PostgreSQL still checks every entry's sum at COMMIT,
 and `validate` checks it here first, on both databases.
 """
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uuid_utils
-from django.db import connection
+from django.db import connection, transaction
 
 from daozhang.core import clock
 from daozhang.core.db import execute_server_bound
@@ -106,6 +110,28 @@ def post_entries(entries: Sequence[NewEntry], *, keys_are_new: bool = False) -> 
 
 def post_entry(entry: NewEntry, *, keys_are_new: bool = False) -> uuid.UUID:
     return post_entries([entry], keys_are_new=keys_are_new)[0]
+
+
+def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequence[NewEntry]) -> None:
+    """Insert one business row and the entries it causes, all or nothing.
+
+    `row_sql` is an `INSERT` with `%s` placeholders; the entries' idempotency keys must be
+    new (they embed the id of the row being inserted, whose own unique constraint refuses
+    a duplicate: the `IntegrityError` then leaves nothing written). On PostgreSQL the row
+    and the ledger rows are ONE statement (the row's `INSERT` is its first CTE), so called
+    outside a transaction it is a transaction of its own: one round trip, and the deferred
+    zero-sum check runs at its commit. Inside a transaction it joins it; on SQLite, or
+    with no entries, the row is inserted first, in a transaction opened here if needed.
+    """
+    for entry in entries:
+        validate(entry)
+    if entries and connection.vendor == "postgresql":
+        _write(entries, row=(row_sql, row_params))
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(row_sql, row_params)
+        if entries:
+            _write(entries)
 
 
 def reversal_legs(entry_id: uuid.UUID) -> tuple[Leg, ...]:
@@ -204,7 +230,9 @@ def _account_id(spec: AccountSpec) -> tuple[uuid.UUID, str]:
     return ids
 
 
-def _write(entries: Sequence[NewEntry]) -> None:
+def _write(entries: Sequence[NewEntry], row: tuple[str, Sequence[Any]] | None = None) -> None:
+    """Write the entries (validated, keys not yet used); on PostgreSQL `row` (an INSERT and
+    its parameters) goes first in the same statement."""
     vendor = connection.vendor
     sqlite = vendor == "sqlite"
     ops = connection.ops
@@ -258,14 +286,20 @@ def _write(entries: Sequence[NewEntry]) -> None:
             if account_rows:
                 cur.executemany(account_sql, account_rows)
     elif len(entry_rows) <= _VALUES_MAX_ENTRIES:
+        sql = _pg_values(len(entry_rows), len(posting_rows), len(account_rows))
+        params = [v for rows in (entry_rows, posting_rows, account_rows) for r in rows for v in r]
+        if row is not None:
+            sql, params = f"WITH r AS ({row[0]}), {sql.removeprefix('WITH ')}", [*row[1], *params]
         with connection.cursor() as cur:
-            cur.execute(_pg_values(len(entry_rows), len(posting_rows), len(account_rows)),
-                        [v for rows in (entry_rows, posting_rows, account_rows) for row in rows for v in row])
+            cur.execute(sql, params)
     else:
-        execute_server_bound(_PG_UNNEST_SQL, [
+        sql, params = _PG_UNNEST_SQL, [
             list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
             for col in (zip(*rows, strict=True) if rows else [()] * n)
-        ])
+        ]
+        if row is not None:
+            sql, params = f"WITH r AS ({row[0]}), {sql.removeprefix('WITH ')}", [*row[1], *params]
+        execute_server_bound(sql, params)
 
 
 def _pg_values(n_entries: int, n_postings: int, n_accounts: int) -> str:
