@@ -12,8 +12,10 @@ What one call costs the database (docs/performance.md has the measurements):
   same statement's `INSERT … ON CONFLICT (id) DO UPDATE` on the accounts, in account-id
   order (so two writers lock shared accounts in the same order and cannot deadlock; an
   account not created yet, such as a hot-account shard on first use, is created by the
-  same statement). Few entries go as VALUES lists; many go as one array per column
-  (`unnest`, bound server-side), so a batch of 1,000 entries is 24 parameters, not 30,000.
+  same statement). Every column goes as one array (`unnest`, bound server-side in the
+  binary format), so a batch of 1,000 entries is 24 parameters, not 30,000, and the text
+  is the same whatever the size: a call of a few entries (an online request's) is a
+  prepared statement, parsed and planned once per connection.
 * SQLite (in-process, no round trips): three `executemany` calls — entries, postings,
   and the same account upsert.
 
@@ -185,8 +187,8 @@ _UPSERT = " ON CONFLICT (id) DO UPDATE SET balance = ledger_account.balance + EX
 _ENTRY_TYPES = ("uuid", "text", "uuid", "text", "text", "date", "text", "text", "timestamptz")
 _POSTING_TYPES = ("uuid", "uuid", "uuid", "uuid", "bigint", "text")
 _ACCOUNT_TYPES = ("uuid", "text", "text", "text", "uuid", "text", "smallint", "bigint", "timestamptz")
-# Up to this many entries, PostgreSQL gets VALUES lists; above, one array per column.
-_VALUES_MAX_ENTRIES = 8
+# Up to this many entries the PostgreSQL statement is prepared (parsed and planned once per connection).
+_PREPARE_MAX_ENTRIES = 8
 
 
 def _marks(n: int) -> str:
@@ -213,7 +215,6 @@ _PG_UNNEST_SQL = (
     f" p AS (INSERT INTO {_POSTING} SELECT * FROM {_unnest(_POSTING_TYPES)})"
     f" INSERT INTO {_ACCOUNT} SELECT * FROM {_unnest(_ACCOUNT_TYPES)} AS a(id) ORDER BY a.id{_UPSERT}"
 )
-_pg_values_sql: dict[tuple[int, int, int], str] = {}
 
 # Named accounts have deterministic ids (uuid5 of the code): computed once per code, with
 # the hex form SQLite stores.
@@ -285,13 +286,6 @@ def _write(entries: Sequence[NewEntry], row: tuple[str, Sequence[Any]] | None = 
             cur.executemany(posting_sql, posting_rows)
             if account_rows:
                 cur.executemany(account_sql, account_rows)
-    elif len(entry_rows) <= _VALUES_MAX_ENTRIES:
-        sql = _pg_values(len(entry_rows), len(posting_rows), len(account_rows))
-        params = [v for rows in (entry_rows, posting_rows, account_rows) for r in rows for v in r]
-        if row is not None:
-            sql, params = f"WITH r AS ({row[0]}), {sql.removeprefix('WITH ')}", [*row[1], *params]
-        with connection.cursor() as cur:
-            cur.execute(sql, params)
     else:
         sql, params = _PG_UNNEST_SQL, [
             list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
@@ -299,19 +293,5 @@ def _write(entries: Sequence[NewEntry], row: tuple[str, Sequence[Any]] | None = 
         ]
         if row is not None:
             sql, params = f"WITH r AS ({row[0]}), {sql.removeprefix('WITH ')}", [*row[1], *params]
-        execute_server_bound(sql, params)
-
-
-def _pg_values(n_entries: int, n_postings: int, n_accounts: int) -> str:
-    key = (n_entries, n_postings, n_accounts)
-    sql = _pg_values_sql.get(key)
-    if sql is None:
-        sql = (f"WITH e AS (INSERT INTO {_ENTRY} VALUES {','.join([_ENTRY_MARKS] * n_entries)}),"  # noqa: S608
-               f" p AS (INSERT INTO {_POSTING} VALUES {','.join([_POSTING_MARKS] * n_postings)})")
-        if n_accounts:
-            sql += f" INSERT INTO {_ACCOUNT} VALUES {','.join([_ACCOUNT_MARKS] * n_accounts)}{_UPSERT}"  # noqa: S608
-        else:
-            sql += " SELECT 1"
-        if len(_pg_values_sql) < 256:
-            _pg_values_sql[key] = sql
-    return sql
+        # A call of a few entries is an online request's: always the same text, so prepared.
+        execute_server_bound(sql, params, prepare=len(entry_rows) <= _PREPARE_MAX_ENTRIES)

@@ -27,6 +27,7 @@ from daozhang.channels.base import (
     get_channel,
 )
 from daozhang.core import clock
+from daozhang.core.db import execute_server_bound
 from daozhang.core.errors import DomainError, NotFound
 from daozhang.core.ids import new_id
 from daozhang.core.money import MoneyError, validate_amount_fen
@@ -201,12 +202,16 @@ def _lookup(merchant: Merchant, key: str, tid: str) -> tuple[uuid.UUID | None, T
     Raw SQL, one round trip: the ORM's two `.filter().first()` cost more client CPU than
     the database spends on both. Another merchant's terminal is reported as unknown.
     """
-    sqlite = connection.vendor == "sqlite"
     usable = tid.upper() if tid and "\x00" not in tid else None  # NULL matches no terminal
-    with connection.cursor() as cur:
-        cur.execute(_LOOKUP, [merchant.id.hex if sqlite else merchant.id, key, usable])
-        replay_id, pk, terminal_id, owner, status = cur.fetchone()
-    if sqlite:  # SQLite stores uuids as hex text
+    if connection.vendor == "postgresql":
+        # Prepared: parsed and planned once per connection (core.db.execute_server_bound).
+        ((replay_id, pk, terminal_id, owner, status),) = execute_server_bound(
+            _LOOKUP, [merchant.id, key, usable], prepare=True)
+    else:
+        with connection.cursor() as cur:
+            cur.execute(_LOOKUP, [merchant.id.hex, key, usable])
+            replay_id, pk, terminal_id, owner, status = cur.fetchone()
+        # SQLite stores uuids as hex text.
         replay_id, pk, owner = (uuid.UUID(v) if v is not None else None for v in (replay_id, pk, owner))
     if replay_id is not None:
         return replay_id, None
