@@ -59,6 +59,11 @@ def raw_entry(entry_id: uuid.UUID, key: str, postings: Iterable[tuple[AccountSpe
             [db_uuid(entry_id), "test.raw", f"raw:{key}", key, ops.adapt_datefield_value(TODAY),
              ops.adapt_datetimefield_value(clock.now())],
         )
+    raw_entry_postings(entry_id, postings)
+
+
+def raw_entry_postings(entry_id: uuid.UUID, postings: Iterable[tuple[AccountSpec, int]]) -> None:
+    with connection.cursor() as cur:
         for account, amount in postings:
             cur.execute(
                 "INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
@@ -289,11 +294,42 @@ def test_postgres_refuses_to_commit_an_unbalanced_entry_written_with_raw_sql():
         raw_entry(good, "raw-good", [(CASH, 10000), (OWED, -4000), (BANK, -6000)])
     assert counts() == (1, 3)
 
-    # Adding a posting to an entry that was balanced makes it unbalanced: refused too.
-    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic(), connection.cursor() as cur:
-        cur.execute("INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-                    " VALUES (%s, %s, %s, NULL, 1, 'CNY')", [uuid.uuid4(), good, CASH.id])
+    # Adding a posting to an entry committed before is refused at once, even a pair that
+    # keeps the sum at zero: an entry's postings are final once its transaction commits.
+    add = ("INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
+           " VALUES (%s, %s, %s, NULL, %s, 'CNY')")
+    with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.execute(add, [uuid.uuid4(), good, CASH.id, 1])
+    with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.executemany(add, [(uuid.uuid4(), good, CASH.id, 1), (uuid.uuid4(), good, OWED.id, -1)])
     assert counts() == (1, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_checks_an_entry_once_at_commit_whatever_the_savepoints():
+    """One deferred check per entry: postings written in a savepoint of the entry's own
+    transaction count; an unbalanced entry still fails at commit, after a savepoint too."""
+    skip_unless_postgres()
+    ensure_accounts(TEST_ACCOUNTS)
+    eid = uuid.uuid4()
+    with transaction.atomic():
+        raw_entry(eid, "split", [(CASH, 700)])
+        with transaction.atomic():  # a savepoint
+            raw_entry_postings(eid, [(OWED, -300), (BANK, -400)])
+    assert counts() == (1, 3)
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        bad = uuid.uuid4()
+        raw_entry(bad, "split-bad", [(CASH, 700)])
+        with transaction.atomic():
+            raw_entry_postings(bad, [(OWED, -300)])
+    assert counts() == (1, 3)
+    # The checks are gone from postings: one per entry is what is left.
+    with connection.cursor() as cur:
+        cur.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = 'ledger_posting'::regclass"
+                    " AND tgdeferrable")
+        assert cur.fetchall() == []
 
 
 @pytest.mark.django_db(transaction=True)
