@@ -260,6 +260,11 @@ def test_shard_accounts_have_stable_ids_and_codes():
     assert channel_receivable("card", 3).id == channel_receivable("card", 3).id != channel_receivable("card", 4).id
     m = uuid.uuid4()
     assert merchant_payable(m).id == merchant_payable(m).id
+    # The id is uuid5 of the code in the documented namespace (docs/ledger.md), whoever computes it.
+    namespace = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")
+    for spec in (merchant_payable(m), fee_income(12), channel_receivable("card", 3)):
+        assert spec.id == uuid.uuid5(namespace, spec.code)
+        assert spec.id.version == 5 and str(spec.id) == str(uuid.uuid5(namespace, spec.code))
 
 
 @pytest.mark.django_db(transaction=True)  # foreign keys are checked at COMMIT
