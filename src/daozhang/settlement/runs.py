@@ -206,7 +206,10 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
             cur.executemany("UPDATE settlement_settlementbatch SET carried_to_id = %s WHERE id = %s",
                             carried_links)
         if entries:
-            post_entries(entries)
+            # The batch rows just inserted hold the unique (merchant, settlement date) key in
+            # this transaction, so their entries' keys (settlement:<M>:<date>) are new: no
+            # replay look-up. The entry key's own unique constraint still refuses a duplicate.
+            post_entries(entries, keys_are_new=True)
     result.batches += len(rows)
     result.due += counts["due"]
     result.carried += counts["carried"]
