@@ -177,6 +177,8 @@ D0_FEE_PPM = int(os.environ.get("DAOZHANG_D0_FEE_PPM", "500"))
 D0_FEE_FIXED_FEN = int(os.environ.get("DAOZHANG_D0_FEE_FIXED_FEN", "0"))
 # Merchants per settlement transaction: smaller holds locks for less time, larger is faster.
 SETTLEMENT_CHUNK = int(os.environ.get("DAOZHANG_SETTLEMENT_CHUNK", "1000"))
+# PostgreSQL: connections a settlement run writes its chunks on at once (SQLite: always one).
+SETTLEMENT_WRITERS = int(os.environ.get("DAOZHANG_SETTLEMENT_WRITERS", "2"))
 # A net below this is carried to the next batch instead of paid (bank transfers cost money).
 MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
 # Bank behind payouts, like the payment channels: a class path; the sandbox ships.

@@ -10,6 +10,8 @@ operator pressing the button — write only what is missing.
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -65,10 +67,6 @@ _BATCH_TYPES = ("uuid", "uuid", "date", "text", "date", "integer") + ("bigint",)
 
 def _uuid(v: Any) -> uuid.UUID:
     return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
-
-
-def _db(v: uuid.UUID) -> Any:
-    return v.hex if connection.vendor == "sqlite" else v
 
 
 def _tallies(day: dt.date) -> dict[uuid.UUID, _Tally]:
@@ -141,19 +139,84 @@ def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
     result = RunResult(day, skipped_existing=len(done))
     todo = sorted(m for m in merchants if m not in done)
     size = settings.SETTLEMENT_CHUNK
-    for i in range(0, len(todo), size):
-        chunk = todo[i: i + size]
+    chunks = [todo[i: i + size] for i in range(0, len(todo), size)]
+
+    def settle(chunk: list[uuid.UUID]) -> RunResult:
+        part = RunResult(day)
         try:
-            _write_chunk(day, chunk, tallies, merchants, payout_dates, result)
+            _write_chunk(day, chunk, tallies, merchants, payout_dates, part)
         except IntegrityError:
             # Another run wrote some of these batches first: write only the rest.
             taken = set(SettlementBatch.objects.filter(settlement_date=day, merchant_id__in=chunk)
                         .values_list("merchant_id", flat=True))
-            result.skipped_existing += len(taken)
-            _write_chunk(day, [m for m in chunk if m not in taken], tallies, merchants, payout_dates, result)
-        if progress:
-            progress(len(chunk))
+            part.skipped_existing += len(taken)
+            _write_chunk(day, [m for m in chunk if m not in taken], tallies, merchants, payout_dates, part)
+        return part
+
+    writers = settings.SETTLEMENT_WRITERS
+    if connection.vendor != "postgresql" or connection.in_atomic_block or len(chunks) < 2:
+        writers = 1  # SQLite has one writer; a caller's transaction must see (and own) every chunk
+    for part in _in_parallel(settle, chunks, writers, progress):
+        result.batches += part.batches
+        result.due += part.due
+        result.carried += part.carried
+        result.held += part.held
+        result.total_net += part.total_net
+        result.skipped_existing += part.skipped_existing
     return result
+
+
+def _in_parallel(settle: Callable[[list[uuid.UUID]], RunResult], chunks: list[list[uuid.UUID]], writers: int,
+                 progress: Callable[[int], None] | None) -> list[RunResult]:
+    """Settle the chunks, each in its own transaction, on `writers` connections at once.
+
+    Why: on PostgreSQL a chunk is mostly the server's work (inserting rows, updating
+    balances, the checks at commit) while this process builds the next chunk; with two
+    connections the server works on two chunks at once and the Python work of one overlaps
+    the database work of the other. The chunks touch disjoint merchants; shared platform
+    accounts (D0 fee income) are locked in id order by every writer, so writers may wait
+    for each other but never deadlock. Each chunk commits on its own, as one writer would:
+    a crash leaves whole chunks, and a re-run writes only what is missing.
+    """
+    if writers <= 1:
+        parts = []
+        for chunk in chunks:
+            parts.append(settle(chunk))
+            if progress:
+                progress(len(chunk))
+        return parts
+    todo: queue.SimpleQueue[list[uuid.UUID]] = queue.SimpleQueue()
+    for chunk in chunks:
+        todo.put(chunk)
+    done: list[RunResult] = []
+    failed: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            while not failed:
+                try:
+                    chunk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                part = settle(chunk)
+                with lock:
+                    done.append(part)
+                    if progress:
+                        progress(len(chunk))
+        except BaseException as exc:  # re-raised in the calling thread below
+            failed.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"settlement-writer-{i}") for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed:
+        raise failed[0]
+    return done
 
 
 def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, _Tally],
@@ -162,6 +225,8 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
     ops = connection.ops
     now = ops.adapt_datetimefield_value(clock.now())
     day_db = ops.adapt_datefield_value(day)
+    payout_db = {cycle: ops.adapt_datefield_value(d) for cycle, d in payout_dates.items()}
+    hexed = connection.vendor == "sqlite"  # SQLite stores uuids as hex text (looked up once, not per row)
     rows: list[Any] = []
     carried_links: list[Any] = []
     entries: list[NewEntry] = []
@@ -179,10 +244,11 @@ def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, 
         else:
             state = BatchStatus.DUE
         bid = new_id()
-        rows.append((_db(bid), _db(mid), day_db, cycle, ops.adapt_datefield_value(payout_dates[cycle]),
+        bid_db = bid.hex if hexed else bid
+        rows.append((bid_db, mid.hex if hexed else mid, day_db, cycle, payout_db[cycle],
                      t.sales_count, t.sales_amount, t.fees, t.undone, t.held, t.released, t.adjustments, charge,
                      t.carried_in, net, state, now, now))
-        carried_links += [(_db(bid), c) for c in t.carried_ids]
+        carried_links += [(bid_db, c) for c in t.carried_ids]
         if state != BatchStatus.CARRIED:
             legs = [Leg(merchant_payable(mid), net + charge), Leg(merchant_payout_due(mid), -net)]
             if charge:
