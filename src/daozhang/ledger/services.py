@@ -12,10 +12,11 @@ What one call costs the database (docs/performance.md has the measurements):
   same statement's `INSERT … ON CONFLICT (id) DO UPDATE` on the accounts, in account-id
   order (so two writers lock shared accounts in the same order and cannot deadlock; an
   account not created yet, such as a hot-account shard on first use, is created by the
-  same statement). Every column goes as one array (`unnest`, bound server-side in the
-  binary format), so a batch of 1,000 entries is 24 parameters, not 30,000, and the text
-  is the same whatever the size: a call of a few entries (an online request's) is a
-  prepared statement, parsed and planned once per connection.
+  same statement). A batch sends every column as one array (`unnest`, bound server-side
+  in the binary format): 24 parameters for 1,000 entries, not 30,000. A call of a few
+  entries (an online request's) sends its entry, posting and account rows as three JSON
+  parameters instead (cheaper to build than 24 short arrays) in a prepared statement,
+  parsed and planned once per connection.
 * SQLite (in-process, no round trips): three `executemany` calls — entries, postings,
   and the same account upsert.
 
