@@ -435,3 +435,26 @@ def test_resolving_yesterdays_unknown_sale_does_not_reverse_todays_sale_with_the
     assert statuses[uuid.UUID(kept["id"])] == "approved"  # the customer took the goods: still owed
     assert statuses[uuid.UUID(lost["id"])] == "reversed"
     assert merchant_payable_balance(merchant_kit.merchant.id) == owed
+
+
+@pytest.mark.parametrize("count", [1, 8, 9], ids=["one-entry", "largest-small-call", "smallest-batch"])
+def test_both_postgres_forms_of_the_writer_store_exactly_what_was_posted(accounts, count):
+    """A call of up to 8 entries travels as JSON, a larger one as binary arrays: the rows
+    must come back the same either way, text with quotes, backslashes and CJK included."""
+    merchant = uuid.uuid4()
+    when = dt.date(2026, 2, 17)
+    entries = [
+        NewEntry(kind="test.forms", idempotency_key=f"forms-{count}-{i}", business_ref=f'ref "{i}" \\ 春节',
+                 business_date=when, memo="备注 'quoted' \\n {json: [1]}", merchant_id=merchant if i % 2 else None,
+                 legs=(Leg(CASH, 1000 + i), Leg(OWED, -(1000 + i))))
+        for i in range(count)
+    ]
+    with transaction.atomic():
+        ids = post_entries(entries)
+    for e, eid in zip(entries, ids, strict=True):
+        stored = Entry.objects.get(id=eid)
+        assert (stored.kind, stored.idempotency_key, stored.business_ref, stored.memo, stored.business_date,
+                stored.merchant_id, stored.currency) == (e.kind, e.idempotency_key, e.business_ref, e.memo, when,
+                                                         e.merchant_id, "CNY")
+        assert sorted(entry_postings(eid)) == sorted([("test:cash", e.legs[0].amount), ("test:owed", e.legs[1].amount)])
+    assert check_ledger().ok
