@@ -59,6 +59,11 @@ def raw_entry(entry_id: uuid.UUID, key: str, postings: Iterable[tuple[AccountSpe
             [db_uuid(entry_id), "test.raw", f"raw:{key}", key, ops.adapt_datefield_value(TODAY),
              ops.adapt_datetimefield_value(clock.now())],
         )
+    raw_entry_postings(entry_id, postings)
+
+
+def raw_entry_postings(entry_id: uuid.UUID, postings: Iterable[tuple[AccountSpec, int]]) -> None:
+    with connection.cursor() as cur:
         for account, amount in postings:
             cur.execute(
                 "INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
@@ -255,6 +260,11 @@ def test_shard_accounts_have_stable_ids_and_codes():
     assert channel_receivable("card", 3).id == channel_receivable("card", 3).id != channel_receivable("card", 4).id
     m = uuid.uuid4()
     assert merchant_payable(m).id == merchant_payable(m).id
+    # The id is uuid5 of the code in the documented namespace (docs/ledger.md), whoever computes it.
+    namespace = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")
+    for spec in (merchant_payable(m), fee_income(12), channel_receivable("card", 3)):
+        assert spec.id == uuid.uuid5(namespace, spec.code)
+        assert spec.id.version == 5 and str(spec.id) == str(uuid.uuid5(namespace, spec.code))
 
 
 @pytest.mark.django_db(transaction=True)  # foreign keys are checked at COMMIT
@@ -289,11 +299,42 @@ def test_postgres_refuses_to_commit_an_unbalanced_entry_written_with_raw_sql():
         raw_entry(good, "raw-good", [(CASH, 10000), (OWED, -4000), (BANK, -6000)])
     assert counts() == (1, 3)
 
-    # Adding a posting to an entry that was balanced makes it unbalanced: refused too.
-    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic(), connection.cursor() as cur:
-        cur.execute("INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-                    " VALUES (%s, %s, %s, NULL, 1, 'CNY')", [uuid.uuid4(), good, CASH.id])
+    # Adding a posting to an entry committed before is refused at once, even a pair that
+    # keeps the sum at zero: an entry's postings are final once its transaction commits.
+    add = ("INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
+           " VALUES (%s, %s, %s, NULL, %s, 'CNY')")
+    with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.execute(add, [uuid.uuid4(), good, CASH.id, 1])
+    with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.executemany(add, [(uuid.uuid4(), good, CASH.id, 1), (uuid.uuid4(), good, OWED.id, -1)])
     assert counts() == (1, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_checks_an_entry_once_at_commit_whatever_the_savepoints():
+    """One deferred check per entry: postings written in a savepoint of the entry's own
+    transaction count; an unbalanced entry still fails at commit, after a savepoint too."""
+    skip_unless_postgres()
+    ensure_accounts(TEST_ACCOUNTS)
+    eid = uuid.uuid4()
+    with transaction.atomic():
+        raw_entry(eid, "split", [(CASH, 700)])
+        with transaction.atomic():  # a savepoint
+            raw_entry_postings(eid, [(OWED, -300), (BANK, -400)])
+    assert counts() == (1, 3)
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        bad = uuid.uuid4()
+        raw_entry(bad, "split-bad", [(CASH, 700)])
+        with transaction.atomic():
+            raw_entry_postings(bad, [(OWED, -300)])
+    assert counts() == (1, 3)
+    # The checks are gone from postings: one per entry is what is left.
+    with connection.cursor() as cur:
+        cur.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = 'ledger_posting'::regclass"
+                    " AND tgdeferrable")
+        assert cur.fetchall() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -394,3 +435,26 @@ def test_resolving_yesterdays_unknown_sale_does_not_reverse_todays_sale_with_the
     assert statuses[uuid.UUID(kept["id"])] == "approved"  # the customer took the goods: still owed
     assert statuses[uuid.UUID(lost["id"])] == "reversed"
     assert merchant_payable_balance(merchant_kit.merchant.id) == owed
+
+
+@pytest.mark.parametrize("count", [1, 8, 9], ids=["one-entry", "largest-small-call", "smallest-batch"])
+def test_both_postgres_forms_of_the_writer_store_exactly_what_was_posted(accounts, count):
+    """A call of up to 8 entries travels as JSON, a larger one as binary arrays: the rows
+    must come back the same either way, text with quotes, backslashes and CJK included."""
+    merchant = uuid.uuid4()
+    when = dt.date(2026, 2, 17)
+    entries = [
+        NewEntry(kind="test.forms", idempotency_key=f"forms-{count}-{i}", business_ref=f'ref "{i}" \\ 春节',
+                 business_date=when, memo="备注 'quoted' \\n {json: [1]}", merchant_id=merchant if i % 2 else None,
+                 legs=(Leg(CASH, 1000 + i), Leg(OWED, -(1000 + i))))
+        for i in range(count)
+    ]
+    with transaction.atomic():
+        ids = post_entries(entries)
+    for e, eid in zip(entries, ids, strict=True):
+        stored = Entry.objects.get(id=eid)
+        assert (stored.kind, stored.idempotency_key, stored.business_ref, stored.memo, stored.business_date,
+                stored.merchant_id, stored.currency) == (e.kind, e.idempotency_key, e.business_ref, e.memo, when,
+                                                         e.merchant_id, "CNY")
+        assert sorted(entry_postings(eid)) == sorted([("test:cash", e.legs[0].amount), ("test:owed", e.legs[1].amount)])
+    assert check_ledger().ok

@@ -142,6 +142,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # file those processes can open; the pytest plugin sets this.
     if os.environ.get("DAOZHANG_TEST_SQLITE_FILE"):
         DATABASES["default"]["TEST"] = {"NAME": os.environ["DAOZHANG_TEST_SQLITE_FILE"]}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django switches psycopg's prepared statements off (prepare_threshold None) for the sake
+    # of transaction-mode poolers. Here only the statements the code asks for are prepared:
+    # the online sale's look-up and write (core.db.execute_server_bound(prepare=True)), each
+    # parsed and planned once per connection. Django's own queries bind client-side and are
+    # never prepared; the huge threshold keeps psycopg from preparing anything else on its
+    # own. DAOZHANG_PG_PREPARE=0 turns it off (behind a transaction-mode pooler without
+    # prepared-statement support).
+    _prepare = os.environ.get("DAOZHANG_PG_PREPARE", "1").lower() not in ("0", "false", "no", "off")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000_000 if _prepare else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up settlement on PostgreSQL; SQLite just ignores the extra
 # columns, which is fine.
@@ -201,6 +211,8 @@ D0_FEE_PPM = int(os.environ.get("DAOZHANG_D0_FEE_PPM", "500"))
 D0_FEE_FIXED_FEN = int(os.environ.get("DAOZHANG_D0_FEE_FIXED_FEN", "0"))
 # Merchants per settlement transaction: smaller holds locks for less time, larger is faster.
 SETTLEMENT_CHUNK = int(os.environ.get("DAOZHANG_SETTLEMENT_CHUNK", "1000"))
+# PostgreSQL: connections a settlement run writes its chunks on at once (SQLite: always one).
+SETTLEMENT_WRITERS = int(os.environ.get("DAOZHANG_SETTLEMENT_WRITERS", "2"))
 # A net below this is carried to the next batch instead of paid (bank transfers cost money).
 MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
 # Bank behind payouts, like the payment channels: a class path; the sandbox ships.

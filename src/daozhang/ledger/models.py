@@ -73,7 +73,8 @@ class Entry(models.Model):
 class Posting(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # Indexed by ledger_posting_account (account, entry), which leads with it: no second index.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     merchant_id = models.UUIDField(null=True, blank=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="CNY")

@@ -38,8 +38,13 @@ class PaymentStatus(models.TextChoices):
 
 class Payment(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payments")
-    terminal = models.ForeignKey("terminals.Terminal", on_delete=models.PROTECT, related_name="payments")
+    # No single-column indexes on these two: every query and foreign-key check by merchant or
+    # terminal is served by the composite indexes below that lead with it (payment_idempotency,
+    # pay_terminal_stan), and each index is one more write per sale.
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payments",
+                                 db_index=False)
+    terminal = models.ForeignKey("terminals.Terminal", on_delete=models.PROTECT, related_name="payments",
+                                 db_index=False)
     idempotency_key = models.CharField(max_length=120)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     entry_mode = models.CharField(max_length=12, choices=EntryMode.choices)

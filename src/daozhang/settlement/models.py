@@ -46,7 +46,9 @@ class SettlementBatch(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="batches")
+    # Indexed by batch_merchant_date and batch_merchant_status, which lead with it: no third index.
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="batches",
+                                 db_index=False)
     settlement_date = models.DateField()
     cycle = models.CharField(max_length=2)
     payout_date = models.DateField()

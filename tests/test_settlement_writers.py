@@ -1,0 +1,63 @@
+"""A settlement run on several connections at once settles every merchant exactly once.
+
+PostgreSQL only: there `run_settlement` writes its chunks on `SETTLEMENT_WRITERS`
+connections (SQLite has a single writer). The crash-safety test kills such a run; this one
+checks the plain outcome: the same batches, entries and balances as one writer would
+leave, progress reported per chunk, and a second run writing nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from daozhang.core import clock
+from daozhang.ledger.models import Entry
+from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
+from daozhang.merchants import services as merchants
+from daozhang.payments.bulk import ImportedSale, import_sales
+from daozhang.settlement.models import SettlementBatch
+from daozhang.settlement.runs import run_settlement
+from daozhang.terminals.models import Terminal
+from tests.conftest import onboarding
+
+DAY = dt.date(2026, 11, 2)
+N = 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_writers_settle_each_merchant_once(settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("several writers only on PostgreSQL")
+    settings.SETTLEMENT_CHUNK = 2  # five chunks
+    settings.SETTLEMENT_WRITERS = 2
+    at = dt.datetime(2026, 11, 2, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    rows, ids = [], []
+    for i in range(N):
+        m = merchants.onboard_merchant(data=onboarding(81000 + i), actor="test")
+        t = Terminal.objects.create(serial_number=f"SN-PAR-{i:05d}", terminal_id=f"P{i:07d}", merchant=m,
+                                    status="active")
+        ids.append(m.id)
+        rows += [ImportedSale(merchant_id=m.id, terminal_pk=t.id, idempotency_key=f"par-{i}-{k}", channel="wechat",
+                              entry_mode="qr", card_type="", amount=10000 + 100 * i + k, stan=f"{k:06d}",
+                              created_at=at) for k in range(2)]
+    import_sales(rows)
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 11, 3, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+
+    reported: list[int] = []
+    result = run_settlement(DAY, cycles=("T1",), progress=reported.append)
+    assert (result.batches, result.due, result.skipped_existing) == (N, N, 0)
+    assert sorted(reported) == [1, 2, 2, 2, 2]
+    assert SettlementBatch.objects.count() == N
+    assert Entry.objects.filter(kind="settlement.batch").count() == N
+    assert all(merchant_payable_balance(m) == 0 for m in ids)  # everything moved to payout due
+    assert result.total_net == SettlementBatch.objects.aggregate(s=Sum("net"))["s"]
+    assert check_ledger().ok
+
+    again = run_settlement(DAY, cycles=("T1",))
+    assert (again.batches, again.skipped_existing) == (0, N)
+    assert Entry.objects.filter(kind="settlement.batch").count() == N
