@@ -155,3 +155,13 @@ def test_inside_a_callers_transaction_the_sale_joins_it(merchant_kit):
         transaction.set_rollback(True)
     assert not Payment.objects.filter(id=p.id).exists()
     assert not Entry.objects.filter(business_ref=f"payment:{p.id}").exists()
+
+
+def test_every_payment_column_is_written_by_the_one_statement_insert():
+    """The online insert names its columns by hand (for speed); a field added to Payment
+    without adding it there would be silently left NULL. Only fields that are NULL on a new
+    sale may be missing."""
+    written = set(services._PAYMENT_COLUMNS)
+    missing = {f.column for f in Payment._meta.concrete_fields if f.column not in written}
+    assert missing == {"voided_at", "reversed_at", "undo_settlement_date"}
+    assert all(Payment._meta.get_field(name).null for name in missing)
