@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -53,50 +55,61 @@ def _summary(row: QueueRow) -> Summary:
     return out
 
 
-@staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
-def batch_repay(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+@dataclass(frozen=True)
+class _Action:
+    """A batch action of the queue: the service that does it and what the page says."""
+
+    service: Callable[..., SettlementBatch]
+    title: tuple[str, str]
+    done: tuple[str, str]  # "{who} {day}" filled in
+    note: tuple[str, str]
+    submit: tuple[str, str]
+    submit_id: str
+
+
+REPAY = _Action(
+    payouts.repay_batch, ("重新付款", "Re-pay"),
+    ("{who} {day} 批次已重新放入出款队列，后台出款任务将立即处理。",
+     "{who}'s batch of {day} is due again; the payout job will pay it now."),
+    ("确认后批次变为「待出款」，并立即启动后台出款任务（worker 运行时几秒内发出）；若 worker 未运行，则由下一次定时出款"
+     "（每 5 分钟）发出。出款只付往已验证的当前结算账户；账户变更待验证期间不出款。",
+     "The batch becomes due and the payout job is started at once (a running worker sends it within seconds); "
+     "without a worker the next scheduled payout run (every five minutes) sends it. Money only goes to the current, "
+     "verified settlement account, and waits while a change is pending."),
+    ("确认重新付款", "Confirm re-pay"), "repay-submit")
+HOLD = _Action(
+    payouts.hold_batch, ("暂缓出款", "Hold payout"),
+    ("{who} {day} 批次已暂缓出款。", "{who}'s batch of {day} is held."),
+    ("暂缓后，即使账户更正也不会自动出款，须再次点「重新付款」。",
+     "A held batch is not paid even after the account is corrected, until someone re-pays it."),
+    ("确认暂缓", "Confirm hold"), "hold-submit")
+
+
+def _batch_action(request: HttpRequest, batch_id: uuid.UUID, action: _Action) -> HttpResponse:
     row = _row(batch_id)
     b = row.batch
     form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:
-        payouts.repay_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
-        return (f"{b.merchant.short_name} {b.settlement_date} 批次已重新放入出款队列，后台出款任务将立即处理。",
-                f"{b.merchant.short_name}'s batch of {b.settlement_date} is due again; the payout job will pay it now.",
+        action.service(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
+        who, day = b.merchant.short_name, b.settlement_date
+        return (action.done[0].format(who=who, day=day), action.done[1].format(who=who, day=day),
                 reverse("console:payouts"))
 
     return handle(request, form, run, "console/form.html", {
-        "section": "payouts", "title_zh": "重新付款", "title_en": "Re-pay",
-        "summary": _summary(row),
-        "note_zh": "确认后批次变为「待出款」，并立即启动后台出款任务（worker 运行时几秒内发出）；"
-                   "若 worker 未运行，则由下一次定时出款（每 5 分钟）发出。出款只付往已验证的当前结算账户；"
-                   "账户变更待验证期间不出款。",
-        "note_en": "The batch becomes due and the payout job is started at once (a running worker sends it within "
-                   "seconds); without a worker the next scheduled payout run (every five minutes) sends it. Money "
-                   "only goes to the current, verified settlement account, and waits while a change is pending.",
-        "warn": not row.corrected and row.state == "returned",
-        "submit_zh": "确认重新付款", "submit_en": "Confirm re-pay", "submit_id": "repay-submit",
+        "section": "payouts", "title_zh": action.title[0], "title_en": action.title[1],
+        "summary": _summary(row), "note_zh": action.note[0], "note_en": action.note[1],
+        "warn": action is REPAY and not row.corrected and row.state == "returned",
+        "submit_zh": action.submit[0], "submit_en": action.submit[1], "submit_id": action.submit_id,
         "cancel": reverse("console:payouts"),
     })
+
+
+@staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
+def batch_repay(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+    return _batch_action(request, batch_id, REPAY)
 
 
 @staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
 def batch_hold(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
-    row = _row(batch_id)
-    b = row.batch
-    form = Form.bound((REASON,), request.POST if request.method == "POST" else {})
-
-    def run() -> Done:
-        payouts.hold_batch(batch_id=b.id, actor=staff_actor(request), reason=form["reason"])
-        return (f"{b.merchant.short_name} {b.settlement_date} 批次已暂缓出款。",
-                f"{b.merchant.short_name}'s batch of {b.settlement_date} is held.",
-                reverse("console:payouts"))
-
-    return handle(request, form, run, "console/form.html", {
-        "section": "payouts", "title_zh": "暂缓出款", "title_en": "Hold payout",
-        "summary": _summary(row),
-        "note_zh": "暂缓后，即使账户更正也不会自动出款，须再次点「重新付款」。",
-        "note_en": "A held batch is not paid even after the account is corrected, until someone re-pays it.",
-        "submit_zh": "确认暂缓", "submit_en": "Confirm hold", "submit_id": "hold-submit",
-        "cancel": reverse("console:payouts"),
-    })
+    return _batch_action(request, batch_id, HOLD)
