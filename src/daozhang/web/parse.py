@@ -16,6 +16,11 @@ def page_language(request: HttpRequest) -> str:
     return str(getattr(request, "LANGUAGE_CODE", "zh-hans"))
 
 
+def say(request: HttpRequest, zh: str, en: str) -> str:
+    """The message in the page's language (pages carry both, docs/decisions/0008)."""
+    return zh if page_language(request).startswith("zh") else en
+
+
 def parse_yuan(text: str | None, field: str, *, signed: bool = False, required: bool = True) -> int | None:
     """Yuan as people type them ("1,280.5", "¥19", "-19") to integer fen, exactly (no float).
 

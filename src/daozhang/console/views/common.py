@@ -9,14 +9,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
-from daozhang.console.forms import Form, language
+from daozhang.console.forms import Form
 from daozhang.core.errors import DomainError
+from daozhang.web.parse import say
 
 Done = tuple[str, str, str]  # (中文 message, English message, where to go next)
-
-
-def say(request: HttpRequest, zh: str, en: str) -> str:
-    return zh if language(request).startswith("zh") else en
 
 
 def handle(request: HttpRequest, form: Form, run: Callable[[], Done], template: str,

@@ -29,6 +29,7 @@ from daozhang.portal.menu import ACCOUNT_MANAGEMENT
 from daozhang.portal.views.common import field_errors
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
 from daozhang.web.once import new_token, run_once
+from daozhang.web.parse import say
 
 
 def owner_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -97,8 +98,8 @@ def settlement_account_change(request: HttpRequest) -> HttpResponse:
         from daozhang.settlement.tasks import verify_pending_accounts
 
         transaction.on_commit(verify_pending_accounts.enqueue)
-    messages.success(request, "已提交，银行验证通过后生效；验证期间暂停出款。" if request.LANGUAGE_CODE.startswith("zh")
-                     else "Submitted. It takes effect once the bank verifies it; payouts wait until then.")
+    messages.success(request, say(request, "已提交，银行验证通过后生效；验证期间暂停出款。",
+                                  "Submitted. It takes effect once the bank verifies it; payouts wait until then."))
     return HttpResponseRedirect(reverse("portal:settlement_account"))
 
 
@@ -141,7 +142,7 @@ def api_key_revoke(request: HttpRequest, key_id: uuid.UUID) -> HttpResponse:
         raise Http404
     if key.revoked_at is None:
         revoke_api_key(key=key, actor=merchant_actor(request))
-    messages.success(request, f"{key.prefix}… " + ("已吊销" if request.LANGUAGE_CODE.startswith("zh") else "revoked"))
+    messages.success(request, f"{key.prefix}… " + say(request, "已吊销", "revoked"))
     return HttpResponseRedirect(reverse("portal:api_keys"))
 
 
@@ -154,7 +155,7 @@ def password(request: HttpRequest) -> HttpResponse:
             audit.record(actor=merchant_actor(request), action="user.password_change", obj_type="user",
                          obj_id=user.pk, merchant_id=merchant_of(request).id)
         update_session_auth_hash(request, user)
-        messages.success(request, "密码已修改" if request.LANGUAGE_CODE.startswith("zh") else "Password changed")
+        messages.success(request, say(request, "密码已修改", "Password changed"))
         return HttpResponseRedirect(reverse("portal:me"))
     return render(request, "portal/password.html", {"form": form, "section": "me"},
                   status=400 if form.errors else 200)
