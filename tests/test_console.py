@@ -558,3 +558,18 @@ def test_demo_staff_users_one_per_role_idempotent(db):
         assert user.groups.filter(name=role.group).exists()
         assert any(role.slug in v for v in creds.values())
     assert get_user_model().objects.get(username="admin").is_superuser
+
+
+def test_a_double_posted_adjustment_moves_money_once(merchant_kit, staff):
+    from daozhang.ledger.selectors import merchant_payable_balance
+    from daozhang.settlement.models import Adjustment
+
+    c = login(staff("finance"))
+    url = reverse("console:adjustment_new", args=[merchant_kit.merchant.id])
+    token = re.search(r'name="form_token" value="([0-9a-f]{32})"', c.get(url).content.decode()).group(1)
+    before = merchant_payable_balance(merchant_kit.merchant.id)
+    data = {"amount": "-19", "reason": "流量费 SIM fee", "form_token": token}
+    first, again = c.post(url, data), c.post(url, data)  # a double click
+    assert first.status_code == again.status_code == 302 and first["Location"] == again["Location"]
+    assert Adjustment.objects.filter(merchant=merchant_kit.merchant).count() == 1
+    assert merchant_payable_balance(merchant_kit.merchant.id) == before - 1900

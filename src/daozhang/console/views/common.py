@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from daozhang.console.forms import Form
 from daozhang.core.errors import DomainError
+from daozhang.web.once import new_token, run_once
 from daozhang.web.parse import say
 
 Done = tuple[str, str, str]  # (中文 message, English message, where to go next)
@@ -20,6 +21,9 @@ def handle(request: HttpRequest, form: Form, run: Callable[[], Done], template: 
            context: dict[str, Any]) -> HttpResponse:
     """GET shows the form; POST runs the service once, then redirects with a flash message.
 
+    The form carries a one-time token (web.once): a double click or a browser retry of an
+    adjustment or a freeze replays the first result instead of moving money again.
+
     A `DomainError` renders the same page again with the message beside its field and a
     400 status; the service raised before committing, so nothing was written. A 404 from
     the service (the object vanished) is a 404 page, not a form error.
@@ -27,7 +31,11 @@ def handle(request: HttpRequest, form: Form, run: Callable[[], Done], template: 
     status = 200
     if request.method == "POST":
         try:
-            zh, en, url = run()
+            if request.POST.get("form_token"):
+                done, _ = run_once(request, lambda: dict(zip(("zh", "en", "url"), run(), strict=True)))
+                zh, en, url = done["zh"], done["en"], done["url"]
+            else:  # a scripted post without the page's token: once is the caller's business
+                zh, en, url = run()
         except DomainError as exc:
             if exc.status == 404:
                 raise Http404(exc.code) from exc
@@ -36,4 +44,5 @@ def handle(request: HttpRequest, form: Form, run: Callable[[], Done], template: 
         else:
             messages.success(request, say(request, zh, en))
             return HttpResponseRedirect(url)
-    return render(request, template, {**context, "form": form}, status=status)
+    token = request.POST.get("form_token") or new_token()  # a re-shown form keeps its token
+    return render(request, template, {**context, "form": form, "form_token": token}, status=status)
