@@ -15,6 +15,7 @@ from django.http import HttpRequest, QueryDict
 
 from daozhang.core.errors import DomainError
 from daozhang.web.parse import page_language as language
+from daozhang.web.parse import split_label
 
 ALL = "__all__"
 
@@ -75,12 +76,6 @@ class Form:
     @property
     def top_error(self) -> str:
         return self.errors.get(ALL, "")
-
-
-def split_label(label: str) -> tuple[str, str]:
-    """A model choice label "English words 中文" as (中文, English); the Chinese has no spaces."""
-    en, _, zh = str(label).rpartition(" ")
-    return (zh, en) if en else (str(label), str(label))
 
 
 def choices(enum: Any) -> tuple[tuple[str, str, str], ...]:

@@ -4,6 +4,7 @@ portal and the console, so a yuan amount or a date means the same on every page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.http import HttpRequest
 
@@ -19,6 +20,19 @@ def page_language(request: HttpRequest) -> str:
 def say(request: HttpRequest, zh: str, en: str) -> str:
     """The message in the page's language (pages carry both, docs/decisions/0008)."""
     return zh if page_language(request).startswith("zh") else en
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def split_label(label: object) -> tuple[str, str]:
+    """A bilingual choice label "Paid 已到账" as (中文, English); the models keep both so the
+    admin and exports read in either language. A label without both is both."""
+    text = str(label)
+    m = _CJK.search(text)
+    if m is None or m.start() == 0:
+        return text, text
+    return text[m.start():].strip(), text[: m.start()].strip()
 
 
 def parse_yuan(text: str | None, field: str, *, signed: bool = False, required: bool = True) -> int | None:

@@ -30,7 +30,7 @@ def as_table(value: Any) -> dict[str, Any] | None:
 @register.simple_tag(takes_context=True)
 def bi(context: template.Context, value: Any) -> str:
     """One language of a (中文, English) pair or of a choice label "English 中文"."""
-    from daozhang.console.forms import split_label
+    from daozhang.web.parse import split_label
     from daozhang.web.templatetags.web import is_zh
 
     zh, en = value if isinstance(value, (tuple, list)) and len(value) == 2 else split_label(str(value))

@@ -11,13 +11,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from daozhang.console.forms import Field, Form, choices, split_label
+from daozhang.console.forms import Field, Form, choices
 from daozhang.console.selectors import keyset
 from daozhang.core.errors import DomainError
 from daozhang.support import services as support
 from daozhang.support.models import CaseStatus, SupportCase
 from daozhang.web.access import staff_actor, staff_required
-from daozhang.web.parse import say
+from daozhang.web.parse import say, split_label
 
 
 def _label(status: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console.forms import REASON, Field, Form, choices, split_label
+from daozhang.console.forms import REASON, Field, Form, choices
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import Done, handle
 from daozhang.merchants import services
@@ -26,6 +26,7 @@ from daozhang.risk.models import RiskHold
 from daozhang.settlement.models import Adjustment, SettlementBatch
 from daozhang.terminals.models import Terminal
 from daozhang.web.access import staff_actor, staff_required
+from daozhang.web.parse import split_label
 
 STATUS_OPTIONS = choices(MerchantStatus)
 

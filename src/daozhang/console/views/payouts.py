@@ -11,13 +11,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console.forms import REASON, Form, split_label
+from daozhang.console.forms import REASON, Form
 from daozhang.console.selectors import QueueRow, batch_row, payout_queue
 from daozhang.console.views.common import Done, handle
 from daozhang.core.money import Money
 from daozhang.settlement import payouts
 from daozhang.settlement.models import BatchStatus, SettlementBatch
 from daozhang.web.access import staff_actor, staff_required
+from daozhang.web.parse import split_label
 
 STATES = (("", "全部", "All"), ("returned", "出款退回", "Returned"),
           ("retrying", "失败重试中", "Failing, retrying"), ("held", "暂缓出款", "Held"))

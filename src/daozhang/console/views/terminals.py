@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console.forms import REASON, Field, Form, choices, split_label
+from daozhang.console.forms import REASON, Field, Form, choices
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import Done, handle
 from daozhang.core.errors import DomainError
@@ -18,6 +18,7 @@ from daozhang.merchants.models import Merchant
 from daozhang.terminals import services
 from daozhang.terminals.models import TRANSITIONS, Terminal, TerminalStatus
 from daozhang.web.access import staff_actor, staff_required
+from daozhang.web.parse import split_label
 
 
 def _label(status: str) -> tuple[str, str]:

@@ -8,7 +8,6 @@ string can never be missing its translation and no compile step is needed.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +15,7 @@ from django import template
 
 from daozhang.core import clock
 from daozhang.core.money import Money
+from daozhang.web.parse import split_label
 
 register = template.Library()
 
@@ -30,14 +30,6 @@ def is_zh(context: template.Context) -> bool:
 def t(context: template.Context, zh: str, en: str) -> str:
     """The zh-CN or the English text, by the page's language."""
     return zh if is_zh(context) else en
-
-
-@register.simple_tag(takes_context=True)
-def pick(context: template.Context, pair: Any) -> Any:
-    """One side of an (en, zh) pair, as the domain catalogues store them."""
-    if isinstance(pair, (tuple, list)) and len(pair) == 2:
-        return pair[1] if is_zh(context) else pair[0]
-    return pair
 
 
 @register.filter
@@ -78,15 +70,8 @@ def iso_local(value: str) -> str:
         return value
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
 @register.simple_tag(takes_context=True)
 def label(context: template.Context, text: Any) -> str:
-    """One language of a bilingual choice label ("Paid 已到账" → "已到账" or "Paid"): the
-    models keep both so the admin and exports stay readable in either language."""
-    text = str(text)
-    m = _CJK.search(text)
-    if m is None or m.start() == 0:
-        return text
-    return text[m.start():].strip() if is_zh(context) else text[: m.start()].strip()
+    """One language of a bilingual choice label ("Paid 已到账" → "已到账" or "Paid")."""
+    zh, en = split_label(text)
+    return zh if is_zh(context) else en
