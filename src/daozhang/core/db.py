@@ -35,3 +35,59 @@ def execute_server_bound(sql: str, params: Sequence[Any], *, prepare: bool = Fal
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
     return rows
+
+
+def run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One statement with named parameters (`%(name)s`) on either database; returns its rows.
+
+    PostgreSQL binds server-side (`execute_server_bound`), so a statement may also carry
+    binary arrays (`%(name)b`, as `rows_source` writes them); SQLite runs it through
+    Django's cursor. Both share the caller's transaction.
+    """
+    if connection.vendor == "postgresql":
+        return execute_server_bound(sql, params)  # type: ignore[arg-type]  # psycopg takes a mapping too
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def rows_source(name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+                params: dict[str, Any]) -> str:
+    """A table of literal rows, sent as parameters, to use after FROM: `<sql> AS name(columns)`.
+
+    Why: a set-based statement often needs a few thousand rows from this process (the
+    merchants of a chunk and their account ids). PostgreSQL gets one binary array per
+    column (`unnest`); SQLite one JSON text (`json_each`), read in process. The values
+    are already in the database's form (`connection.ops` adapters; SQLite's uuids as hex).
+    Adds its parameters to `params` under `name_<column>` keys.
+    """
+    if connection.vendor == "postgresql":
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+        for (col, _), values in zip(columns, cols, strict=True):
+            params[f"{name}_{col}"] = list(values)
+        arrays = ", ".join(f"%({name}_{col})b::{type_}[]" for col, type_ in columns)
+        return f"unnest({arrays}) AS {name}({', '.join(col for col, _ in columns)})"
+    import json
+
+    params[f"{name}_json"] = json.dumps([list(r) for r in rows], default=str, separators=(",", ":"))
+    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {col}" for i, (col, _) in enumerate(columns))
+    return f"(SELECT {picks} FROM json_each(%({name}_json)s)) AS {name}"  # noqa: S608 - names from the caller
+
+
+_SQLITE_TYPES = {"uuid": "char(32)", "text": "text", "date": "date", "bigint": "bigint", "integer": "integer",
+                 "smallint": "smallint"}
+
+
+def fresh_temp_table(name: str, columns: Sequence[tuple[str, str]]) -> None:
+    """An empty temporary table of this connection: a set-based job's scratch space.
+
+    Why a table rather than one long statement: SQLite has no data-modifying CTEs, and
+    the steps of a job (the batches, their entries, their postings) must agree on ids
+    generated once. A temporary table is private to the connection (each writer thread
+    has its own), is not WAL-logged on PostgreSQL, and vanishes with the connection.
+    """
+    pg = connection.vendor == "postgresql"
+    cols = ", ".join(f"{col} {type_ if pg else _SQLITE_TYPES[type_]}" for col, type_ in columns)
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({cols})")
+        cur.execute(f"DELETE FROM {name}")  # noqa: S608 - a constant name

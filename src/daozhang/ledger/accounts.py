@@ -47,6 +47,13 @@ def _platform(name: str, type_: str, shard: int, key: str = "") -> AccountSpec:
     return AccountSpec(code=f"platform:{name}:{key}{shard:02d}", purpose=name, type=type_, shard=shard)
 
 
+def merchant_account_columns(merchant_id_sql: str, name: str) -> str:
+    """SQL for the code, purpose and type of a merchant's account `name` (as `_merchant` makes
+    them), given the SQL of the merchant id: for writers that post from a query."""
+    return (f"'merchant:' || daozhang_uuid_text({merchant_id_sql}) || ':{name}', 'merchant_{name}',"
+            f" '{AccountType.LIABILITY.value}'")
+
+
 @lru_cache(maxsize=65_536)
 def merchant_payable(merchant_id: uuid.UUID) -> AccountSpec:
     """What the acquirer owes the merchant: sales net of fees, not yet settled."""

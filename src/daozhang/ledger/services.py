@@ -20,6 +20,10 @@ What one call costs the database (docs/performance.md has the measurements):
 * SQLite (in-process, no round trips): three `executemany` calls — entries, postings,
   and the same account upsert.
 
+`post_entries_from` writes the entries a query yields, leg by leg, without bringing them
+into this process: the settlement run's ten thousand entries are computed by the database
+from the batches it has just inserted.
+
 `insert_with_entries` adds the business row that causes the entries (the online sale's
 payment) to that same statement on PostgreSQL: outside a transaction, the statement is its
 own transaction, so a sale's whole write is one round trip and one durable commit.
@@ -41,7 +45,7 @@ import uuid_utils
 from django.db import connection, transaction
 
 from daozhang.core import clock
-from daozhang.core.db import execute_server_bound
+from daozhang.core.db import execute_server_bound, fresh_temp_table, run
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
 from daozhang.ledger.accounts import AccountSpec
@@ -136,6 +140,70 @@ def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequen
         cur.execute(row_sql, row_params)
         if entries:
             _write(entries)
+
+
+# The columns of the query `post_entries_from` takes, one row per posting, in this order.
+LEG_COLUMNS = (("entry_id", "uuid"), ("kind", "text"), ("merchant_id", "uuid"), ("business_ref", "text"),
+               ("idempotency_key", "text"), ("business_date", "date"), ("currency", "text"),
+               ("account_id", "uuid"), ("account_code", "text"), ("account_purpose", "text"),
+               ("account_type", "text"), ("account_merchant_id", "uuid"), ("account_shard", "smallint"),
+               ("amount", "bigint"))
+_LEGS = "ledger_new_legs"
+_LEG_NAMES = ", ".join(name for name, _ in LEG_COLUMNS)
+
+
+def post_entries_from(legs_sql: str, params: dict[str, Any]) -> int:
+    """Write the entries whose postings `legs_sql` selects (`LEG_COLUMNS`); returns how many.
+
+    For writers whose entries follow from rows already in the database (a settlement
+    chunk's batches): the legs never travel to this process and back. The same rules as
+    `post_entries` hold. Every entry must sum to zero over two or more non-zero postings:
+    checked on SQLite here, before anything is written; on PostgreSQL by its trigger at
+    COMMIT (the legs there never leave the one statement that writes them). The balances
+    are added to the accounts in id order, creating an account on first use, so
+    `legs_sql` gives each account's code, purpose, type and shard. The idempotency keys
+    must be new: a used one fails on its unique constraint.
+    Runs inside the caller's transaction. SQLite, which has no data-modifying CTEs, reads
+    the legs once into a temporary table for its three inserts.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("post_entries_from must run inside the business transaction")
+    created = {**params, "ledger_created": connection.ops.adapt_datetimefield_value(clock.now())}
+    if connection.vendor == "postgresql":
+        # One statement, the legs computed once; the deferred trigger checks every entry at COMMIT.
+        sql = (f"WITH legs ({_LEG_NAMES}) AS MATERIALIZED ({legs_sql}), e AS ({_entries_from('legs')} RETURNING 1),"  # noqa: S608
+               f" p AS ({_postings_from('legs')}), a AS ({_accounts_from('legs')}) SELECT COUNT(*) FROM e")
+        return int(run(sql, created)[0][0])
+    fresh_temp_table(_LEGS, LEG_COLUMNS)
+    run(f"INSERT INTO {_LEGS} ({_LEG_NAMES}) {legs_sql}", params)
+    bad = run(f"SELECT idempotency_key, SUM(amount), COUNT(*) FROM {_LEGS} GROUP BY idempotency_key"  # noqa: S608
+              f" HAVING SUM(amount) <> 0 OR COUNT(*) < 2 OR MIN(CASE WHEN amount = 0 THEN 0 ELSE 1 END) = 0"
+              f" LIMIT 1", {})
+    if bad:
+        key, total, n = bad[0]
+        raise UnbalancedEntry(f"{key}: {n} postings summing to {total}, or a zero amount")
+    rows = run(f"{_entries_from(_LEGS)} RETURNING 1", created)
+    run(_postings_from(_LEGS), {})
+    run(_accounts_from(_LEGS), created)
+    return len(rows)
+
+
+def _entries_from(legs: str) -> str:
+    return (f"INSERT INTO {_ENTRY} SELECT DISTINCT entry_id, kind, merchant_id, business_ref,"  # noqa: S608 - constants
+            f" idempotency_key, business_date, currency, '', %(ledger_created)s FROM {legs}")
+
+
+def _postings_from(legs: str) -> str:
+    return (f"INSERT INTO {_POSTING} SELECT daozhang_uuid7(), entry_id, account_id, merchant_id, amount,"  # noqa: S608
+            f" currency FROM {legs}")
+
+
+def _accounts_from(legs: str) -> str:
+    # Id order: two writers lock shared accounts (fee-income shards) in the same order.
+    return (f"INSERT INTO {_ACCOUNT} SELECT account_id, account_code, account_purpose, account_type,"  # noqa: S608
+            f" account_merchant_id, currency, account_shard, SUM(amount), %(ledger_created)s FROM {legs} WHERE true"
+            f" GROUP BY account_id, account_code, account_purpose, account_type, account_merchant_id, currency,"
+            f" account_shard ORDER BY account_id{_UPSERT}")
 
 
 def reversal_legs(entry_id: uuid.UUID) -> tuple[Leg, ...]:

@@ -1,11 +1,28 @@
-"""The settlement run: one batch per merchant per settlement date, set-based.
+"""The settlement run: one batch per merchant per settlement date, computed by the database.
 
-A few GROUP BY queries read the day (booked sales, undos, risk holds and releases, manual
-adjustments, carried-forward nets); the
-batches and their ledger entries are written in chunks, one transaction per chunk. The
-unique (merchant, settlement date) key makes a re-run — after a crash, or a second
-operator pressing the button — write only what is missing.
+The merchants on the run's cycles are taken in chunks (`SETTLEMENT_CHUNK`, by id). For each
+chunk, in one transaction, the database
+1. sums the day for those merchants — booked sales and their fees, undos of earlier-settled
+   sales, risk holds and releases, manual adjustments, nets carried forward — and applies
+   the settlement rule (`_RULE`), into a scratch table (`settlement_work`);
+2. inserts the batches and links the carried-forward batches to the new ones;
+3. posts each batch's ledger entry from those rows (`ledger.services.post_entries_from`).
+This process sends the chunk's merchant ids and their two account ids, and reads back a
+four-row summary: no loop per merchant or per payment in Python. The unique (merchant,
+settlement date) key makes a re-run — after a crash, or a second operator pressing the
+button — write only what is missing; each chunk commits whole or not at all.
+
+The rule, for the batch of merchant M on day D:
+  before = sales − fees − undone − held + released + adjustments + carried in
+  D0 fee = min(before, before × D0_FEE_PPM / 10⁶ rounded half up + D0_FEE_FIXED_FEN) on a
+           D0 merchant's positive `before`, else 0
+  net    = before − D0 fee
+  status = carried (no fee; net = before; recovered or paid later) when net ≤ 0 or
+           net < MIN_PAYOUT_FEN; else held when the merchant is not active; else due.
 """
+
+# Every statement below is built from constants and named placeholders only:
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -13,38 +30,32 @@ import datetime as dt
 import queue
 import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from uuid_utils import uuid7
 
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert, resolve_alert
-from daozhang.core.db import execute_server_bound
+from daozhang.core.db import fresh_temp_table, rows_source, run
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
-from daozhang.ledger.accounts import fee_income, merchant_payable, merchant_payout_due, pick_shard
-from daozhang.ledger.services import Leg, NewEntry, post_entries
+from daozhang.core.money import PPM
+from daozhang.ledger.accounts import (
+    fee_income,
+    merchant_account_columns,
+    merchant_payable,
+    merchant_payout_due,
+    pick_shard,
+)
+from daozhang.ledger.services import post_entries_from
 from daozhang.merchants.models import MerchantStatus
 from daozhang.settlement.calendar import CalendarGap
-from daozhang.settlement.cycles import cutoff_moment, d0_fee, payout_date_for
+from daozhang.settlement.cycles import cutoff_moment, payout_date_for
 from daozhang.settlement.models import BatchStatus
-
-
-@dataclass
-class _Tally:
-    sales_count: int = 0
-    sales_amount: int = 0
-    fees: int = 0
-    undone: int = 0
-    held: int = 0
-    released: int = 0
-    adjustments: int = 0
-    carried_in: int = 0
-    carried_ids: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -58,51 +69,94 @@ class RunResult:
     total_net: int = 0
 
 
-_BATCH_COLUMNS = ("id, merchant_id, settlement_date, cycle, payout_date, sales_count, sales_amount, fees,"
-                  " undone_amount, held_amount, released_amount, adjustments, d0_fee, carried_in, net, status,"
-                  " created_at, updated_at")
-_BATCH_TYPES = ("uuid", "uuid", "date", "text", "date", "integer") + ("bigint",) * 9 + (
-    "text", "timestamptz", "timestamptz")
+_WORK = "settlement_work"
+_WORK_COLUMNS = (
+    ("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"), ("entry_id", "uuid"),
+    ("cycle", "text"), ("payout_date", "date"), ("sales_count", "integer"), ("sales_amount", "bigint"),
+    ("fees", "bigint"), ("undone", "bigint"), ("held", "bigint"), ("released", "bigint"), ("adjustments", "bigint"),
+    ("d0_fee", "bigint"), ("carried_in", "bigint"), ("carried_n", "integer"), ("net", "bigint"), ("status", "text"),
+)
+# Per merchant of the chunk: its two account ids, and the ids its batch and entry will have
+# if it has a batch (generated here, as every id is: cheaper than in SQL).
+_CHUNK_COLUMNS = (("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"),
+                  ("entry_id", "uuid"))
 
-
-def _uuid(v: Any) -> uuid.UUID:
-    return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
-
-
-def _tallies(day: dt.date) -> dict[uuid.UUID, _Tally]:
-    tallies: dict[uuid.UUID, _Tally] = defaultdict(_Tally)
-    d = connection.ops.adapt_datefield_value(day)
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee) FROM payments_payment"
-            " WHERE settlement_date = %s GROUP BY merchant_id", [d])
-        for mid, n, amount, fee in cur.fetchall():
-            t = tallies[_uuid(mid)]
-            t.sales_count, t.sales_amount, t.fees = int(n), int(amount), int(fee)
-        cur.execute(
-            "SELECT merchant_id, SUM(amount - fee) FROM payments_payment"
-            " WHERE undo_settlement_date = %s GROUP BY merchant_id", [d])
-        for mid, undone in cur.fetchall():
-            tallies[_uuid(mid)].undone = int(undone)
-        for sql, attr in (
-            ("SELECT merchant_id, SUM(amount) FROM risk_riskhold WHERE settlement_date = %s GROUP BY merchant_id",
-             "held"),
-            ("SELECT merchant_id, SUM(amount) FROM risk_riskhold WHERE release_settlement_date = %s"
-             " GROUP BY merchant_id", "released"),
-            ("SELECT merchant_id, SUM(amount) FROM settlement_adjustment WHERE settlement_date = %s"
-             " GROUP BY merchant_id", "adjustments"),
-        ):
-            cur.execute(sql, [d])
-            for mid, total in cur.fetchall():
-                setattr(tallies[_uuid(mid)], attr, int(total))
-        cur.execute(
-            "SELECT merchant_id, id, net FROM settlement_settlementbatch"
-            " WHERE status = %s AND carried_to_id IS NULL AND settlement_date < %s", [BatchStatus.CARRIED, d])
-        for mid, bid, net in cur.fetchall():
-            t = tallies[_uuid(mid)]
-            t.carried_in += int(net)
-            t.carried_ids.append(bid)
-    return tallies
+# Each part reads only this chunk's id range of its (date, merchant) index; one stream of
+# (merchant, sales count, sales, fees, undone, held, released, adjustments, carried in,
+# carried batches), summed per merchant: a merchant with no activity gets no batch.
+_IN_CHUNK = "merchant_id BETWEEN %(lo)s AND %(hi)s"
+_PARTS = (
+    "SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee), 0, 0, 0, 0, 0, 0 FROM payments_payment"
+    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
+    "SELECT merchant_id, 0, 0, 0, SUM(amount - fee), 0, 0, 0, 0, 0 FROM payments_payment"
+    f" WHERE undo_settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
+    "SELECT merchant_id, 0, 0, 0, 0, SUM(amount), 0, 0, 0, 0 FROM risk_riskhold"
+    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
+    "SELECT merchant_id, 0, 0, 0, 0, 0, SUM(amount), 0, 0, 0 FROM risk_riskhold"
+    f" WHERE release_settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
+    "SELECT merchant_id, 0, 0, 0, 0, 0, 0, SUM(amount), 0, 0 FROM settlement_adjustment"
+    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
+    "SELECT merchant_id, 0, 0, 0, 0, 0, 0, 0, SUM(net), COUNT(*) FROM settlement_settlementbatch"
+    f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
+    f" AND {_IN_CHUNK} GROUP BY merchant_id",
+)
+_TALLY_COLUMNS = ("sales_count", "sales_amount", "fees", "undone", "held", "released", "adjustments", "carried_in",
+                  "carried_n")
+_TALLY = (
+    f"WITH x (merchant_id, {', '.join(_TALLY_COLUMNS)}) AS ({' UNION ALL '.join(_PARTS)}),"
+    # bigint, not PostgreSQL's numeric SUM: the rule's divisions below are integer divisions.
+    f" t AS (SELECT merchant_id, {', '.join(f'CAST(SUM({c}) AS bigint) AS {c}' for c in _TALLY_COLUMNS)} FROM x"
+    " GROUP BY merchant_id)"
+    " SELECT k.merchant_id, k.payable_id, k.due_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
+    " m.status AS merchant_status,"
+    f" {', '.join(f't.{c}' for c in _TALLY_COLUMNS)}"
+    " FROM t JOIN {chunk} ON k.merchant_id = t.merchant_id JOIN merchants_merchant m ON m.id = t.merchant_id"
+)
+# The rule (module docstring), over the tallies: `before` the D0 fee, the fee, then the status.
+_BEFORE = "(sales_amount - fees - undone - held + released + adjustments + carried_in)"
+_RULE = (
+    f"WITH tally AS ({_TALLY}),"
+    f" b AS (SELECT tally.*, {_BEFORE} AS before_d0 FROM tally),"
+    " f AS (SELECT b.*, CASE WHEN cycle = 'D0' AND before_d0 > 0 THEN"
+    f" CASE WHEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s < before_d0"
+    f" THEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s ELSE before_d0 END ELSE 0 END AS charge"
+    " FROM b),"
+    " g AS (SELECT f.*, (before_d0 - charge <= 0 OR before_d0 - charge < %(min_payout)s) AS carry FROM f)"
+    f" INSERT INTO {_WORK} ({', '.join(c for c, _ in _WORK_COLUMNS)})"
+    " SELECT merchant_id, payable_id, due_id, batch_id, entry_id, cycle,"
+    " CASE cycle WHEN 'D0' THEN %(d0_payout)s ELSE %(t1_payout)s END, sales_count, sales_amount, fees, undone,"
+    " held, released, adjustments, CASE WHEN carry THEN 0 ELSE charge END, carried_in, carried_n,"
+    " CASE WHEN carry THEN before_d0 ELSE before_d0 - charge END,"
+    f" CASE WHEN carry THEN '{BatchStatus.CARRIED.value}'"
+    f" WHEN merchant_status <> '{MerchantStatus.ACTIVE.value}' THEN '{BatchStatus.HELD.value}'"
+    f" ELSE '{BatchStatus.DUE.value}' END FROM g"
+)
+_INSERT_BATCHES = (
+    "INSERT INTO settlement_settlementbatch (id, merchant_id, settlement_date, cycle, payout_date, sales_count,"
+    " sales_amount, fees, undone_amount, held_amount, released_amount, adjustments, d0_fee, carried_in, net, status,"
+    " created_at, updated_at)"
+    " SELECT batch_id, merchant_id, %(day)s, cycle, payout_date, sales_count, sales_amount, fees, undone, held,"
+    f" released, adjustments, d0_fee, carried_in, net, status, %(now)s, %(now)s FROM {_WORK}"
+)
+_LINK_CARRIED = (
+    f"UPDATE settlement_settlementbatch SET carried_to_id = (SELECT w.batch_id FROM {_WORK} w"
+    "  WHERE w.merchant_id = settlement_settlementbatch.merchant_id)"
+    f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
+    f" AND merchant_id IN (SELECT merchant_id FROM {_WORK} WHERE carried_n > 0)"
+)
+# A batch's entry: payable → payout due for the net, and → fee income for the D0 fee.
+_ENTRY_OF_BATCH = ("w.entry_id, 'settlement.batch', w.merchant_id, 'batch:' || daozhang_uuid_text(w.batch_id),"
+                   " 'settlement:' || daozhang_uuid_text(w.merchant_id) || ':' || %(day_text)s, %(day)s, 'CNY'")
+_NOT_CARRIED = f"w.status <> '{BatchStatus.CARRIED.value}'"
+_BATCH_LEGS = (
+    f"SELECT {_ENTRY_OF_BATCH}, w.payable_id, {merchant_account_columns('w.merchant_id', 'payable')},"
+    f" w.merchant_id, 0, w.net + w.d0_fee FROM {_WORK} w WHERE {_NOT_CARRIED}"
+    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, w.due_id, {merchant_account_columns('w.merchant_id', 'payout_due')},"
+    f" w.merchant_id, 0, -w.net FROM {_WORK} w WHERE {_NOT_CARRIED}"
+    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, %(fee_id)s, %(fee_code)s, %(fee_purpose)s, %(fee_type)s, NULL,"
+    f" %(fee_shard)s, -w.d0_fee FROM {_WORK} w WHERE {_NOT_CARRIED} AND w.d0_fee <> 0"
+)
+_SUMMARY = f"SELECT status, COUNT(*), SUM(net), SUM(carried_n) FROM {_WORK} GROUP BY status"
 
 
 def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
@@ -127,32 +181,39 @@ def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
     from daozhang.merchants.models import Merchant
     from daozhang.settlement.models import SettlementBatch
 
-    tallies = _tallies(day)
-    # Whole-table reads by cycle and by date: cheaper than IN lists of ten thousand ids.
-    # (Raw rows: the ORM's per-row converters cost more than the query for ten thousand.)
+    # Raw rows: the ORM's per-row converters cost more than the query for ten thousand.
     with connection.cursor() as cur:
-        cur.execute(f"SELECT id, settlement_cycle, status FROM {Merchant._meta.db_table}"  # noqa: S608 - placeholders
-                    f" WHERE settlement_cycle IN ({', '.join(['%s'] * len(cycles))})", list(cycles))
-        merchants = {m_id: (cycle, status) for m_id, cycle, status in
-                     ((_uuid(r[0]), r[1], r[2]) for r in cur.fetchall()) if m_id in tallies}
-    done = set(SettlementBatch.objects.filter(settlement_date=day).values_list("merchant_id", flat=True))
-    done &= merchants.keys()
-    result = RunResult(day, skipped_existing=len(done))
-    todo = sorted(m for m in merchants if m not in done)
+        cur.execute(f"SELECT id FROM {Merchant._meta.db_table}"
+                    f" WHERE settlement_cycle IN ({', '.join(['%s'] * len(cycles))}) ORDER BY id", list(cycles))
+        merchants = [r[0] for r in cur.fetchall()]
+        cur.execute(f"SELECT merchant_id FROM {SettlementBatch._meta.db_table} WHERE settlement_date = %s",
+                    [connection.ops.adapt_datefield_value(day)])
+        done = {r[0] for r in cur.fetchall()}
+    todo = [m for m in merchants if m not in done]
+    result = RunResult(day, skipped_existing=len(merchants) - len(todo))
     size = settings.SETTLEMENT_CHUNK
     chunks = [todo[i: i + size] for i in range(0, len(todo), size)]
+    params = {
+        "day": connection.ops.adapt_datefield_value(day), "day_text": day.isoformat(),
+        "now": connection.ops.adapt_datetimefield_value(clock.now()),
+        "t1_payout": connection.ops.adapt_datefield_value(payout_dates.get("T1", day)),
+        "d0_payout": connection.ops.adapt_datefield_value(payout_dates.get("D0", day)),
+        "d0_ppm": settings.D0_FEE_PPM, "d0_fixed": settings.D0_FEE_FIXED_FEN, "min_payout": settings.MIN_PAYOUT_FEN,
+    }
 
-    def settle(chunk: list[uuid.UUID]) -> RunResult:
-        part = RunResult(day)
+    def settle(chunk: list[Any]) -> RunResult:
         try:
-            _write_chunk(day, chunk, tallies, merchants, payout_dates, part)
+            return _settle_chunk(chunk, params)
         except IntegrityError:
-            # Another run wrote some of these batches first: write only the rest.
-            taken = set(SettlementBatch.objects.filter(settlement_date=day, merchant_id__in=chunk)
-                        .values_list("merchant_id", flat=True))
-            part.skipped_existing += len(taken)
-            _write_chunk(day, [m for m in chunk if m not in taken], tallies, merchants, payout_dates, part)
-        return part
+            # Another run wrote some of these batches first: settle only the rest.
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT merchant_id FROM {SettlementBatch._meta.db_table}"
+                            " WHERE settlement_date = %s AND merchant_id BETWEEN %s AND %s",
+                            [params["day"], chunk[0], chunk[-1]])
+                taken = {r[0] for r in cur.fetchall()}
+            part = _settle_chunk([m for m in chunk if m not in taken], params)
+            part.skipped_existing += sum(1 for m in chunk if m in taken)
+            return part
 
     writers = settings.SETTLEMENT_WRITERS
     if connection.vendor != "postgresql" or connection.in_atomic_block or len(chunks) < 2:
@@ -193,7 +254,7 @@ def _in_parallel(settle: Callable[[list[uuid.UUID]], RunResult], chunks: list[li
     failed: list[BaseException] = []
     lock = threading.Lock()
 
-    def work() -> None:
+    def work(own_connection: bool) -> None:
         try:
             while not failed:
                 try:
@@ -208,11 +269,14 @@ def _in_parallel(settle: Callable[[list[uuid.UUID]], RunResult], chunks: list[li
         except BaseException as exc:  # re-raised in the calling thread below
             failed.append(exc)
         finally:
-            connection.close()  # this thread's own connection
+            if own_connection:
+                connection.close()  # this thread's own connection
 
-    threads = [threading.Thread(target=work, name=f"settlement-writer-{i}") for i in range(writers)]
+    # The calling thread is one of the writers: its connection is open and warm already.
+    threads = [threading.Thread(target=work, args=(True,), name=f"settlement-writer-{i}") for i in range(1, writers)]
     for t in threads:
         t.start()
+    work(own_connection=False)
     for t in threads:
         t.join()
     if failed:
@@ -220,68 +284,39 @@ def _in_parallel(settle: Callable[[list[uuid.UUID]], RunResult], chunks: list[li
     return done
 
 
-def _write_chunk(day: dt.date, chunk: list[uuid.UUID], tallies: dict[uuid.UUID, _Tally],
-                 merchants: dict[uuid.UUID, tuple[str, str]], payout_dates: dict[str, dt.date],
-                 result: RunResult) -> None:
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(clock.now())
-    day_db = ops.adapt_datefield_value(day)
-    payout_db = {cycle: ops.adapt_datefield_value(d) for cycle, d in payout_dates.items()}
-    hexed = connection.vendor == "sqlite"  # SQLite stores uuids as hex text (looked up once, not per row)
-    # Looked up once per chunk, not per merchant (settings and enum members are slow attributes).
-    min_payout, active = settings.MIN_PAYOUT_FEN, MerchantStatus.ACTIVE
-    carried, held, due = BatchStatus.CARRIED, BatchStatus.HELD, BatchStatus.DUE
-    rows: list[Any] = []
-    carried_links: list[Any] = []
-    entries: list[NewEntry] = []
-    counts = {"due": 0, "carried": 0, "held": 0, "net": 0}
-    for mid in chunk:
-        t = tallies[mid]
-        cycle, status = merchants[mid]
-        before_d0 = (t.sales_amount - t.fees - t.undone - t.held + t.released + t.adjustments + t.carried_in)
-        charge = d0_fee(before_d0) if cycle == "D0" else 0
-        net = before_d0 - charge
-        if net <= 0 or net < min_payout:
-            state, charge, net = carried, 0, before_d0
-        elif status != active:
-            state = held  # settlement suspended for this merchant: settled, not paid
+def _settle_chunk(chunk: list[Any], params: dict[str, Any]) -> RunResult:
+    """Settle one chunk of merchants (ids in the database's form, sorted) in one transaction."""
+    part = RunResult(dt.date.fromisoformat(params["day_text"]))
+    if not chunk:
+        return part
+    sqlite = connection.vendor == "sqlite"
+    rows = []
+    for raw in chunk:
+        mid = uuid.UUID(raw) if sqlite else raw
+        payable_id, due_id = merchant_payable(mid).id, merchant_payout_due(mid).id
+        if sqlite:
+            rows.append((raw, payable_id.hex, due_id.hex, uuid7().hex, uuid7().hex))
         else:
-            state = due
-        bid = new_id()
-        bid_db = bid.hex if hexed else bid
-        rows.append((bid_db, mid.hex if hexed else mid, day_db, cycle, payout_db[cycle],
-                     t.sales_count, t.sales_amount, t.fees, t.undone, t.held, t.released, t.adjustments, charge,
-                     t.carried_in, net, state, now, now))
-        carried_links += [(bid_db, c) for c in t.carried_ids]
-        if state != carried:
-            legs = [Leg(merchant_payable(mid), net + charge), Leg(merchant_payout_due(mid), -net)]
-            if charge:
-                legs.append(Leg(fee_income(pick_shard()), -charge))
-            entries.append(NewEntry(kind="settlement.batch", idempotency_key=f"settlement:{mid}:{day}",
-                                    business_ref=f"batch:{bid}", business_date=day, legs=tuple(legs),
-                                    merchant_id=mid))
-            counts["net"] += net
-        counts["due" if state == due else "held" if state == held else "carried"] += 1
-    with transaction.atomic(), connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # One statement for the whole chunk, the columns sent as binary arrays.
-            execute_server_bound(
-                f"INSERT INTO settlement_settlementbatch ({_BATCH_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
-                + ",".join(f"%b::{t}[]" for t in _BATCH_TYPES) + ")",
-                [list(col) for col in zip(*rows, strict=True)])
-        else:
-            cur.executemany(f"INSERT INTO settlement_settlementbatch ({_BATCH_COLUMNS})"  # noqa: S608
-                            f" VALUES ({','.join(['%s'] * len(_BATCH_TYPES))})", rows)
-        if carried_links:
-            cur.executemany("UPDATE settlement_settlementbatch SET carried_to_id = %s WHERE id = %s",
-                            carried_links)
-        if entries:
-            # The batch rows just inserted hold the unique (merchant, settlement date) key in
-            # this transaction, so their entries' keys (settlement:<M>:<date>) are new: no
-            # replay look-up. The entry key's own unique constraint still refuses a duplicate.
-            post_entries(entries, keys_are_new=True)
-    result.batches += len(rows)
-    result.due += counts["due"]
-    result.carried += counts["carried"]
-    result.held += counts["held"]
-    result.total_net += counts["net"]
+            rows.append((raw, payable_id, due_id, new_id(), new_id()))
+    fee = fee_income(pick_shard())  # one shard per chunk: two writers rarely meet on it
+    p = {**params, "lo": chunk[0], "hi": chunk[-1], "fee_id": fee.id.hex if sqlite else fee.id,
+         "fee_code": fee.code, "fee_purpose": fee.purpose, "fee_type": fee.type, "fee_shard": fee.shard}
+    source = rows_source("k", _CHUNK_COLUMNS, rows, p)
+    with transaction.atomic():
+        fresh_temp_table(_WORK, _WORK_COLUMNS)
+        run(_RULE.replace("{chunk}", source), p)
+        summary = {status: (int(n), int(net or 0), int(carried_n or 0))
+                   for status, n, net, carried_n in run(_SUMMARY, {})}
+        if not summary:
+            return part
+        run(_INSERT_BATCHES, p)
+        if any(carried_n for _, _, carried_n in summary.values()):
+            run(_LINK_CARRIED, p)
+        if set(summary) - {BatchStatus.CARRIED.value}:
+            post_entries_from(_BATCH_LEGS, p)
+    none = (0, 0, 0)
+    (part.due, due_net, _), (part.held, held_net, _), (part.carried, _, _) = (
+        summary.get(s.value, none) for s in (BatchStatus.DUE, BatchStatus.HELD, BatchStatus.CARRIED))
+    part.batches = part.due + part.held + part.carried
+    part.total_net = due_net + held_net
+    return part
