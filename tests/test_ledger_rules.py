@@ -313,6 +313,30 @@ def test_postgres_refuses_to_commit_an_unbalanced_entry_written_with_raw_sql():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_posting_needs_an_existing_entry_and_account_on_every_database():
+    """PostgreSQL checks both once per INSERT statement (a trigger, ledger 0007); SQLite keeps
+    its deferred foreign keys. Either way nothing dangling is committed."""
+    ensure_accounts(TEST_ACCOUNTS)
+    nowhere = AccountSpec(code="test:nowhere", purpose="test_nowhere", type=AccountType.ASSET)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw_entry_postings(uuid.uuid4(), [(CASH, 100), (OWED, -100)])  # no such entry
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw_entry(uuid.uuid4(), "raw-nowhere", [(CASH, 100), (nowhere, -100)])  # no such account
+    assert counts() == (0, 0)
+    assert check_ledger().ok
+
+
+def test_postgres_refuses_to_delete_an_account_that_has_postings(db):
+    skip_unless_postgres()
+    _posted_entry()
+    with pytest.raises(DatabaseError, match="has postings"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM ledger_account WHERE code = %s", [CASH.code])
+    assert Account.objects.filter(code=CASH.code).exists()
+    Account.objects.filter(code=BANK.code).delete()  # never used: an operator may remove it
+    assert not Account.objects.filter(code=BANK.code).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_postgres_checks_an_entry_once_at_commit_whatever_the_savepoints():
     """One deferred check per entry: postings written in a savepoint of the entry's own
     transaction count; an unbalanced entry still fails at commit, after a savepoint too."""

@@ -72,9 +72,12 @@ class Entry(models.Model):
 
 class Posting(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings")
+    # No foreign-key constraints on PostgreSQL: a statement-level trigger checks that the
+    # entry (of this transaction) and the account exist, once per INSERT (ledger 0007).
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
     # Indexed by ledger_posting_account (account, entry), which leads with it: no second index.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False,
+                                db_constraint=False)
     merchant_id = models.UUIDField(null=True, blank=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="CNY")
