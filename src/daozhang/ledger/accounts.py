@@ -38,9 +38,20 @@ class AccountSpec:
         return account_id_for(self.code)
 
 
+def _merchant_code(merchant_id: uuid.UUID | str, name: str) -> str:
+    return f"merchant:{merchant_id}:{name}"
+
+
 def _merchant(merchant_id: uuid.UUID, name: str) -> AccountSpec:
-    return AccountSpec(code=f"merchant:{merchant_id}:{name}", purpose=f"merchant_{name}",
+    return AccountSpec(code=_merchant_code(merchant_id, name), purpose=f"merchant_{name}",
                        type=AccountType.LIABILITY, merchant_id=merchant_id)
+
+
+def merchant_settlement_account_ids(merchant_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """The ids of the merchant's payable and payout-due accounts, without building their
+    specs: a settlement run needs them for every merchant of the day, once."""
+    text = str(merchant_id)
+    return account_id_for(_merchant_code(text, "payable")), account_id_for(_merchant_code(text, "payout_due"))
 
 
 def _platform(name: str, type_: str, shard: int, key: str = "") -> AccountSpec:

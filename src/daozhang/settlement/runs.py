@@ -47,8 +47,7 @@ from daozhang.core.money import PPM
 from daozhang.ledger.accounts import (
     fee_income,
     merchant_account_columns,
-    merchant_payable,
-    merchant_payout_due,
+    merchant_settlement_account_ids,
     pick_shard,
 )
 from daozhang.ledger.services import post_entries_from
@@ -290,10 +289,9 @@ def _settle_chunk(chunk: list[Any], params: dict[str, Any]) -> RunResult:
     if not chunk:
         return part
     sqlite = connection.vendor == "sqlite"
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for raw in chunk:
-        mid = uuid.UUID(raw) if sqlite else raw
-        payable_id, due_id = merchant_payable(mid).id, merchant_payout_due(mid).id
+        payable_id, due_id = merchant_settlement_account_ids(uuid.UUID(raw) if sqlite else raw)
         if sqlite:
             rows.append((raw, payable_id.hex, due_id.hex, uuid7().hex, uuid7().hex))
         else:
