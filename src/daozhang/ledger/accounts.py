@@ -58,11 +58,11 @@ def _platform(name: str, type_: str, shard: int, key: str = "") -> AccountSpec:
     return AccountSpec(code=f"platform:{name}:{key}{shard:02d}", purpose=name, type=type_, shard=shard)
 
 
-def merchant_account_columns(merchant_id_sql: str, name: str) -> str:
+def merchant_account_columns(merchant_text_sql: str, name: str) -> str:
     """SQL for the code, purpose and type of a merchant's account `name` (as `_merchant` makes
-    them), given the SQL of the merchant id: for writers that post from a query."""
-    return (f"'merchant:' || daozhang_uuid_text({merchant_id_sql}) || ':{name}', 'merchant_{name}',"
-            f" '{AccountType.LIABILITY.value}'")
+    them), given SQL of the merchant id's text form: for writers that post from a query."""
+    code = "'" + _merchant_code(f"' || {merchant_text_sql} || '", name) + "'"  # the same format, as SQL
+    return f"{code}, 'merchant_{name}', '{AccountType.LIABILITY.value}'"
 
 
 @lru_cache(maxsize=65_536)

@@ -109,7 +109,10 @@ _TALLY = (
     " SELECT k.merchant_id, k.payable_id, k.due_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
     " m.status AS merchant_status,"
     f" {', '.join(f't.{c}' for c in _TALLY_COLUMNS)}"
-    " FROM t JOIN {chunk} ON k.merchant_id = t.merchant_id JOIN merchants_merchant m ON m.id = t.merchant_id"
+    # The chunk's rows first (CROSS JOIN fixes SQLite's join order: its JSON rows are read
+    # once, each merchant's sums found by an automatic index on t; PostgreSQL plans freely).
+    " FROM {chunk} CROSS JOIN t JOIN merchants_merchant m ON m.id = t.merchant_id"
+    " WHERE t.merchant_id = k.merchant_id"
 )
 # The rule (module docstring), over the tallies: `before` the D0 fee, the fee, then the status.
 _BEFORE = "(sales_amount - fees - undone - held + released + adjustments + carried_in)"
@@ -144,16 +147,22 @@ _LINK_CARRIED = (
     f" AND merchant_id IN (SELECT merchant_id FROM {_WORK} WHERE carried_n > 0)"
 )
 # A batch's entry: payable → payout due for the net, and → fee income for the D0 fee.
-_ENTRY_OF_BATCH = ("w.entry_id, 'settlement.batch', w.merchant_id, 'batch:' || daozhang_uuid_text(w.batch_id),"
-                   " 'settlement:' || daozhang_uuid_text(w.merchant_id) || ':' || %(day_text)s, %(day)s, 'CNY'")
-_NOT_CARRIED = f"w.status <> '{BatchStatus.CARRIED.value}'"
+# A batch's entry: payable → payout due for the net, and → fee income for the D0 fee. The
+# texts (reference, key, account codes) are made once per batch, in `b`, for all its legs.
+_BATCH_TEXTS = (
+    f"WITH b AS (SELECT w.*, 'batch:' || daozhang_uuid_text(w.batch_id) AS ref,"
+    " daozhang_uuid_text(w.merchant_id) AS merchant_text"
+    f" FROM {_WORK} w WHERE w.status <> '{BatchStatus.CARRIED.value}')"
+)
+_ENTRY_OF_BATCH = ("b.entry_id, 'settlement.batch', b.merchant_id, b.ref,"
+                   " 'settlement:' || b.merchant_text || ':' || %(day_text)s, %(day)s, 'CNY'")
 _BATCH_LEGS = (
-    f"SELECT {_ENTRY_OF_BATCH}, w.payable_id, {merchant_account_columns('w.merchant_id', 'payable')},"
-    f" w.merchant_id, 0, w.net + w.d0_fee FROM {_WORK} w WHERE {_NOT_CARRIED}"
-    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, w.due_id, {merchant_account_columns('w.merchant_id', 'payout_due')},"
-    f" w.merchant_id, 0, -w.net FROM {_WORK} w WHERE {_NOT_CARRIED}"
+    f"{_BATCH_TEXTS} SELECT {_ENTRY_OF_BATCH}, b.payable_id, {merchant_account_columns('b.merchant_text', 'payable')},"
+    " b.merchant_id, 0, b.net + b.d0_fee FROM b"
+    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.due_id, {merchant_account_columns('b.merchant_text', 'payout_due')},"
+    " b.merchant_id, 0, -b.net FROM b"
     f" UNION ALL SELECT {_ENTRY_OF_BATCH}, %(fee_id)s, %(fee_code)s, %(fee_purpose)s, %(fee_type)s, NULL,"
-    f" %(fee_shard)s, -w.d0_fee FROM {_WORK} w WHERE {_NOT_CARRIED} AND w.d0_fee <> 0"
+    " %(fee_shard)s, -b.d0_fee FROM b WHERE b.d0_fee <> 0"
 )
 _SUMMARY = f"SELECT status, COUNT(*), SUM(net), SUM(carried_n) FROM {_WORK} GROUP BY status"
 
