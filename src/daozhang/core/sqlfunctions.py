@@ -18,7 +18,12 @@ def _uuid7_hex() -> str:
 
 
 def _uuid_text(value: str | None) -> str | None:
-    return None if value is None else str(uuid.UUID(value))
+    # str(uuid.UUID(value)) without building the object: called per row of a settlement chunk.
+    if value is None:
+        return None
+    if len(value) != 32:
+        return str(uuid.UUID(value))  # not the stored hex form: let uuid say what is wrong
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}".lower()
 
 
 def register(sender: Any, connection: Any, **kwargs: Any) -> None:
