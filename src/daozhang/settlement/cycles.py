@@ -13,7 +13,6 @@ import uuid
 from django.conf import settings
 
 from daozhang.core import clock
-from daozhang.core.money import apply_rate
 from daozhang.settlement.calendar import next_working_day
 
 
@@ -40,13 +39,6 @@ def payout_date_for(settlement_date: dt.date, cycle: str) -> dt.date:
     if cycle == "D0":
         return settlement_date
     return next_working_day(settlement_date)
-
-
-def d0_fee(net_fen: int) -> int:
-    """The charge for same-day settlement on a positive net (rate, then a fixed part)."""
-    if net_fen <= 0:
-        return 0
-    return min(net_fen, apply_rate(net_fen, settings.D0_FEE_PPM) + settings.D0_FEE_FIXED_FEN)
 
 
 def open_settlement_date(merchant_id: uuid.UUID, wanted: dt.date) -> dt.date:
