@@ -10,16 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from daozhang.access.models import IdempotencyRecord
 from daozhang.access.services import merchant_for_key, staff_for_token
 from daozhang.core.errors import DomainError, pick_language
+from daozhang.core.once import once
 
 log = logging.getLogger("daozhang.api")
 
@@ -115,12 +114,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]],
                redact: tuple[str, ...] = ()) -> Status[Any]:
-    """Run a state-changing call once per Idempotency-Key; a replay gets the first answer.
-
-    Errors are not stored: a call that failed changed nothing, so it may be sent again
-    with the same key. A different request under a key that succeeded is refused. Fields
-    in `redact` (secrets shown once) are stored as null, so a replay never reveals them.
-    """
+    """Run a state-changing call once per Idempotency-Key; a replay gets the first answer
+    (`core.once`: errors are not stored, another request under a used key is refused,
+    `redact` fields are not kept). The record is written after the call, which may not run
+    inside a transaction of ours."""
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 120:
         raise DomainError("idempotency_key_missing", "Idempotency-Key")
@@ -128,20 +125,7 @@ def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, An
     # back from the six hidden digits of the masked number stored beside it.
     digest = hmac.new(settings.SECRET_KEY.encode(), request.method.encode() + request.path.encode()  # type: ignore[union-attr]
                       + request.body, hashlib.sha256).hexdigest()
-    rec = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-    if rec is not None:
-        if rec.request_hash != digest:
-            raise DomainError("idempotency_key_reused", "Idempotency-Key", status=422)
-        return Status(rec.status_code, rec.body)
-    status, body = run()
-    try:
-        with transaction.atomic():
-            stored = {**body, **dict.fromkeys(redact)} if redact else body
-            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest,
-                                             status_code=status, body=stored)
-    except IntegrityError:
-        rec = IdempotencyRecord.objects.get(scope=scope, key=key)
-        return Status(rec.status_code, rec.body)
+    status, body, _ = once(scope, key, digest, run, field="Idempotency-Key", with_change=False, redact=redact)
     return Status(status, body)
 
 
