@@ -240,10 +240,10 @@ def _in_parallel(settle: Callable[[list[uuid.UUID]], RunResult], chunks: list[li
                  progress: Callable[[int], None] | None) -> list[RunResult]:
     """Settle the chunks, each in its own transaction, on `writers` connections at once.
 
-    Why: on PostgreSQL a chunk is mostly the server's work (inserting rows, updating
-    balances, the checks at commit) while this process builds the next chunk; with two
-    connections the server works on two chunks at once and the Python work of one overlaps
-    the database work of the other. The chunks touch disjoint merchants; shared platform
+    Why: a chunk is almost all the server's work (summing the day, inserting rows,
+    updating balances, the checks at commit), and one PostgreSQL connection uses one core;
+    with two connections the server works on two chunks at once. The chunks touch
+    disjoint merchants; shared platform
     accounts (D0 fee income) are locked in id order by every writer, so writers may wait
     for each other but never deadlock. Each chunk commits on its own, as one writer would:
     a crash leaves whole chunks, and a re-run writes only what is missing.
