@@ -9,6 +9,8 @@ idempotency keys and references. SQLite registers both per connection (core.sqlf
 
 from django.db import migrations
 
+from daozhang.core.migration_ops import postgres_sql
+
 FORWARD = """
 CREATE OR REPLACE FUNCTION daozhang_uuid7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
   SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
@@ -26,16 +28,6 @@ DROP FUNCTION IF EXISTS daozhang_uuid_text(uuid);
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("core", "0003_alert")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_sql(FORWARD, BACKWARD)]
