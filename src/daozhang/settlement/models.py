@@ -63,7 +63,9 @@ class SettlementBatch(models.Model):
     carried_in = models.BigIntegerField(default=0)
     net = models.BigIntegerField()
     status = models.CharField(max_length=12, choices=BatchStatus.choices)
-    carried_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed only where set (batch_carried_to): most batches are never carried.
+    carried_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -74,6 +76,11 @@ class SettlementBatch(models.Model):
         indexes = [
             models.Index(fields=["merchant", "status"], name="batch_merchant_status"),
             models.Index(fields=["payout_date", "status"], name="batch_payout_date_status"),
+            # The carried batches not yet taken into a later one: what every settlement run
+            # looks up per merchant. A handful of rows, however many batches history holds.
+            models.Index(fields=["merchant", "settlement_date"], name="batch_open_carried",
+                         condition=models.Q(status="carried", carried_to__isnull=True)),
+            models.Index(fields=["carried_to"], name="batch_carried_to", condition=models.Q(carried_to__isnull=False)),
         ]
 
 
