@@ -339,7 +339,7 @@ def measure(db: str, url: str, rows: int, quick: bool, say: Callable[[str], None
 
     for name, qs, fkw, cur, floor_sql, floor_params in cases:
         listed = selectors.payments_for(merchant, selectors.PaymentFilter(**fkw))
-        (got, _), sent = _sent(connection, lambda q=listed, c=cur: selectors.page(q, c, PAGE))
+        (got, _, _), sent = _sent(connection, lambda q=listed, c=cur: selectors.page(q, c, PAGE))
         product_sql, product_params = next((q, p) for q, p in sent if "payments_payment" in q)
         floor_ids = [str(uuid.UUID(str(r[0]))) for r in driver.rows(floor_sql, floor_params)][:PAGE]
         product_ids = [str(uuid.UUID(str(r[0]))) for r in driver.rows(product_sql, product_params)][:PAGE]

@@ -174,7 +174,8 @@ def test_list_and_export_never_include_another_merchants_rows(two, params):
 
 def test_list_filtered_by_another_merchants_terminal_is_empty(two):
     b_tid = two.b.terminal.terminal_id
-    assert two.a.get("/api/v1/payments", terminal_id=b_tid).json() == {"items": [], "next_cursor": None}
+    assert two.a.get("/api/v1/payments", terminal_id=b_tid).json() == {"items": [], "next_cursor": None,
+                                                                        "prev_cursor": None}
     text = b"".join(two.a.get("/api/v1/payments/export.csv", terminal_id=b_tid).streaming_content)
     assert len(list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))) == 1  # the header only
 

@@ -58,6 +58,24 @@ def test_keyset_pages_cover_every_payment_once(merchant_kit):
     assert merchant_kit.get("/api/v1/payments", cursor="not-a-cursor").json()["error"]["field"] == "cursor"
 
 
+def test_prev_cursor_pages_back_through_the_same_payments(merchant_kit):
+    for i in range(7):
+        merchant_kit.sale(1000 + i)
+    pages, cursor = [], None
+    while True:  # forward: 3, 3, 1
+        body = merchant_kit.get("/api/v1/payments", limit=3, **({"cursor": cursor} if cursor else {})).json()
+        pages.append(body)
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert [len(p["items"]) for p in pages] == [3, 3, 1] and pages[0]["prev_cursor"] is None
+    back = merchant_kit.get("/api/v1/payments", limit=3, before=pages[2]["prev_cursor"]).json()
+    assert back["items"] == pages[1]["items"] and back["next_cursor"] and back["prev_cursor"]
+    first = merchant_kit.get("/api/v1/payments", limit=3, before=back["prev_cursor"]).json()
+    assert first["items"] == pages[0]["items"] and first["prev_cursor"] is None
+    assert merchant_kit.get("/api/v1/payments", before="not-a-cursor").json()["error"]["field"] == "before"
+
+
 def test_lookup_by_rrn_and_by_terminal_and_stan(merchant_kit):
     p = merchant_kit.sale(1234, stan="123456").json()
     by_rrn = merchant_kit.get("/api/v1/payments/lookup", rrn=p["rrn"]).json()

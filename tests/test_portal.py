@@ -132,6 +132,32 @@ def test_keyset_pages_walk_every_payment_once(shop, clock):
     assert len(seen) == 53 == len(set(seen))
 
 
+def test_previous_page_walks_back_to_the_same_pages(shop, clock):
+    """Three pages forward, then "previous" twice: the same payments, page by page, and no
+    previous link on the first page."""
+    clock.at(2026, 11, 2, 10, 0)
+    for i in range(120):
+        shop.sale(1000 + i)
+    c = logged_in("owner1")
+
+    def visit(url: str) -> tuple[list[str], str | None, str | None]:
+        body = c.get(url).content.decode()
+        ids = re.findall(r'href="/portal/payments/([0-9a-f-]{36})/"', body)
+        links = {rel: m.replace("&amp;", "&") for m, rel in
+                 re.findall(r'href="(/portal/payments/\?[^"]*)" rel="(next|prev)"', body)}
+        return ids, links.get("next"), links.get("prev")
+
+    first, nxt, prev = visit("/portal/payments/")
+    assert prev is None and nxt
+    second, nxt, prev = visit(nxt)
+    third, nxt_none, prev3 = visit(nxt)
+    assert len(first) == len(second) == 50 and len(third) == 20 and nxt_none is None
+    back_to_second, _, prev2 = visit(prev3)
+    assert back_to_second == second and prev2
+    back_to_first, _, prev1 = visit(prev2)
+    assert back_to_first == first and prev1 is None
+
+
 def test_csv_export_follows_the_filter(shop, clock):
     _settled_shop(shop, clock)
     r = logged_in("owner1").get("/portal/payments/export.csv", {"channel": "wechat"})

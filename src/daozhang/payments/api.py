@@ -83,11 +83,12 @@ def list_payments(  # type: ignore[no-untyped-def]
     request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None,
     status: str | None = None, channel: str | None = None, amount_min: int | None = None,
     amount_max: int | None = None, last4: str | None = None, terminal_id: str | None = None,
-    cursor: str | None = None, limit: int = 50,
+    cursor: str | None = None, before: str | None = None, limit: int = 50,
 ):
     f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
-    rows, nxt = selectors.page(selectors.payments_for(_merchant(request), f), cursor, limit)
-    return Status(200, {"items": [PaymentOut.of(p) for p in rows], "next_cursor": nxt})
+    got = selectors.page(selectors.payments_for(_merchant(request), f), cursor, limit, before=before)
+    return Status(200, {"items": [PaymentOut.of(p) for p in got.rows], "next_cursor": got.next,
+                        "prev_cursor": got.prev})
 
 
 @router.get("/payments/export.csv", summary="Export payments as CSV 导出", response={200: None, **ERRORS})

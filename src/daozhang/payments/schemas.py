@@ -69,7 +69,8 @@ class PaymentOut(Schema):
 
 class PaymentPage(Schema):
     items: list[PaymentOut]
-    next_cursor: str | None
+    next_cursor: str | None  # older payments: pass as `cursor`
+    prev_cursor: str | None = None  # newer payments: pass as `before`
 
 
 class ReversalOut(Schema):

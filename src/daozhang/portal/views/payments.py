@@ -42,21 +42,20 @@ def filter_from(q: QueryDict) -> selectors.PaymentFilter:
 @merchant_required
 def payment_list(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
-    rows: list[Payment] = []
-    nxt: str | None = None
+    got = selectors.Page([], None, None)
     errors: dict[str, str] = {}
     try:
         f = filter_from(request.GET)
-        rows, nxt = selectors.page(selectors.payments_for(merchant, f), request.GET.get("cursor") or None,
-                                   PAGE_SIZE)
+        got = selectors.page(selectors.payments_for(merchant, f), request.GET.get("cursor") or None, PAGE_SIZE,
+                             before=request.GET.get("before") or None)
     except DomainError as err:
         errors = labelled(request, field_errors(request, err))
     # htmx swaps only 2xx answers: for it, a page with field errors is a 200 it can show.
     from_htmx = bool(request.htmx)  # type: ignore[attr-defined]
     return render(request, "portal/payments.html", {
-        "rows": rows, "next_cursor": nxt, "errors": errors, "q": request.GET, "section": "payments",
-        "statuses": PaymentStatus.choices, "channels": Channel.choices,
-        "paged": bool(request.GET.get("cursor")),
+        "rows": got.rows, "next_cursor": got.next, "prev_cursor": got.prev, "errors": errors, "q": request.GET,
+        "section": "payments", "statuses": PaymentStatus.choices, "channels": Channel.choices,
+        "paged": bool(request.GET.get("cursor") or request.GET.get("before")),
     }, status=400 if errors and not from_htmx else 200)
 
 
