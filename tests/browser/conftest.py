@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
 # still plain synchronous calls, which Django would otherwise refuse beside a loop.
@@ -84,9 +85,18 @@ UNLABELLED_JS = """() => {
 }"""
 
 
+_AXE = Axe()
+# WCAG 2.1 A and AA, as axe-core checks them (colour contrast included).
+_AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+                "resultTypes": ["violations"]}
+
+
 def assert_usable(page: object) -> None:
-    """What a screen-reader user and a phone user need on every page: every control has a
-    name, the page has a language and a main landmark, nothing is wider than the screen."""
+    """What a screen-reader user and a phone user need on every page: no WCAG 2.1 A/AA
+    violation axe-core can find (names, contrast, language, structure), every control
+    named, a main landmark, nothing wider than the screen."""
+    found = _AXE.run(page, options=_AXE_OPTIONS).response["violations"]
+    assert found == [], [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5]) for v in found]
     unlabelled = page.evaluate(UNLABELLED_JS)  # type: ignore[attr-defined]
     assert unlabelled == [], unlabelled
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (  # type: ignore[attr-defined]
