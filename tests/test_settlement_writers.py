@@ -61,3 +61,54 @@ def test_parallel_writers_settle_each_merchant_once(settings, monkeypatch):
     again = run_settlement(DAY, cycles=("T1",))
     assert (again.batches, again.skipped_existing) == (0, N)
     assert Entry.objects.filter(kind="settlement.batch").count() == N
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_settle_each_merchant_once(settings, monkeypatch):
+    """Two operators press "settle" together (or the worker and an operator): both runs
+    race over the same chunks; the unique (merchant, date) key makes the loser of each
+    chunk settle only what the winner did not, and between them every merchant is
+    settled exactly once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent connections on a shared test database: PostgreSQL")
+    import threading
+
+    from django.db import connections
+
+    settings.SETTLEMENT_CHUNK = 2
+    settings.SETTLEMENT_WRITERS = 2
+    at = dt.datetime(2026, 11, 2, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    rows = []
+    for i in range(N):
+        m = merchants.onboard_merchant(data=onboarding(82000 + i), actor="test")
+        t = Terminal.objects.create(serial_number=f"SN-RACE-{i:05d}", terminal_id=f"R{i:07d}", merchant=m,
+                                    status="active")
+        rows += [ImportedSale(merchant_id=m.id, terminal_pk=t.id, idempotency_key=f"race-{i}", channel="wechat",
+                              entry_mode="qr", card_type="", amount=20000 + i, stan=f"{i:06d}", created_at=at)]
+    import_sales(rows)
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 11, 3, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def operator() -> None:
+        try:
+            start.wait()
+            results.append(run_settlement(DAY, cycles=("T1",)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=operator) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(r.batches for r in results) == N
+    assert sum(r.batches + r.skipped_existing for r in results) == 2 * N
+    assert SettlementBatch.objects.count() == N
+    assert Entry.objects.filter(kind="settlement.batch").count() == N
+    assert sum(r.total_net for r in results) == SettlementBatch.objects.aggregate(s=Sum("net"))["s"]
+    assert check_ledger().ok
