@@ -7,8 +7,9 @@ chunk, in one transaction, the database
    the settlement rule (`_RULE`), into a scratch table (`settlement_work`);
 2. inserts the batches and links the carried-forward batches to the new ones;
 3. posts each batch's ledger entry from those rows (`ledger.services.post_entries_from`).
-This process sends the chunk's merchant ids and their two account ids, and reads back a
-four-row summary: no loop per merchant or per payment in Python. The unique (merchant,
+This process sends the chunk's merchant ids, their two account ids and the ids of the
+batches and entries to be, and reads back a row per batch status: no loop over payments,
+and per merchant only the ids. The unique (merchant,
 settlement date) key makes a re-run — after a crash, or a second operator pressing the
 button — write only what is missing; each chunk commits whole or not at all.
 
@@ -142,11 +143,10 @@ _INSERT_BATCHES = (
 )
 _LINK_CARRIED = (
     f"UPDATE settlement_settlementbatch SET carried_to_id = (SELECT w.batch_id FROM {_WORK} w"
-    "  WHERE w.merchant_id = settlement_settlementbatch.merchant_id)"
+    " WHERE w.merchant_id = settlement_settlementbatch.merchant_id)"
     f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
     f" AND merchant_id IN (SELECT merchant_id FROM {_WORK} WHERE carried_n > 0)"
 )
-# A batch's entry: payable → payout due for the net, and → fee income for the D0 fee.
 # A batch's entry: payable → payout due for the net, and → fee income for the D0 fee. The
 # texts (reference, key, account codes) are made once per batch, in `b`, for all its legs.
 _BATCH_TEXTS = (
