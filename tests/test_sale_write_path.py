@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from daozhang.ledger.models import Entry, Posting
@@ -22,6 +22,7 @@ from daozhang.merchants.models import Merchant
 from daozhang.payments import services
 from daozhang.payments.models import Payment
 from tests.conftest import DEBIT_CARD, MerchantKit
+from tests.threads import at_once
 
 
 def request(kit: MerchantKit, amount: int = 10000, stan: str = "300001") -> services.SaleRequest:
@@ -100,23 +101,7 @@ def test_two_concurrent_sales_with_one_key_book_one_payment(make_merchant, monke
         return found
 
     monkeypatch.setattr(services, "_lookup", lookup_then_wait)
-    results: list[tuple[Payment, bool]] = []
-    errors: list[BaseException] = []
-
-    def one() -> None:
-        try:
-            results.append(services.sale(merchant=m, idempotency_key="same-key", req=request(kit)))
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    results = at_once(lambda: services.sale(merchant=m, idempotency_key="same-key", req=request(kit)))
     assert sorted(replayed for _, replayed in results) == [False, True]
     assert len({p.id for p, _ in results}) == 1
     pid = results[0][0].id

@@ -24,6 +24,7 @@ from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.runs import run_settlement
 from daozhang.terminals.models import Terminal
 from tests.conftest import onboarding
+from tests.threads import at_once
 
 DAY = dt.date(2026, 11, 2)
 N = 9
@@ -71,10 +72,6 @@ def test_two_runs_at_once_settle_each_merchant_once(settings, monkeypatch):
     settled exactly once."""
     if connection.vendor != "postgresql":
         pytest.skip("concurrent connections on a shared test database: PostgreSQL")
-    import threading
-
-    from django.db import connections
-
     settings.SETTLEMENT_CHUNK = 2
     settings.SETTLEMENT_WRITERS = 2
     at = dt.datetime(2026, 11, 2, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -88,24 +85,7 @@ def test_two_runs_at_once_settle_each_merchant_once(settings, monkeypatch):
     import_sales(rows)
     monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 11, 3, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
 
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def operator() -> None:
-        try:
-            start.wait()
-            results.append(run_settlement(DAY, cycles=("T1",)))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=operator) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = at_once(lambda: run_settlement(DAY, cycles=("T1",)))
     assert sum(r.batches for r in results) == N
     assert sum(r.batches + r.skipped_existing for r in results) == 2 * N
     assert SettlementBatch.objects.count() == N
