@@ -22,3 +22,17 @@ class Clock:
         moment = dt.datetime(y, m, d, hh, mm, tzinfo=SH)
         self._mp.setattr(self._clock, "now", lambda: moment)
         return moment
+
+    def settle(self, y, m, d):
+        """At 23:10 that day, after both cut-offs, the day is settled (T+1 and D0)."""
+        from daozhang.settlement.runs import run_settlement
+
+        self.at(y, m, d, 23, 10)
+        return run_settlement(dt.date(y, m, d))
+
+    def pay(self, y, m, d, hh=9, mm=0):
+        """The payout run at 09:00 (or the given time) that day."""
+        from daozhang.settlement.payouts import run_payouts
+
+        self.at(y, m, d, hh, mm)
+        return run_payouts()

@@ -25,7 +25,6 @@ from daozhang.risk.models import RiskHold
 from daozhang.risk.services import hold_funds
 from daozhang.settlement.models import BatchStatus, Payout, SettlementBatch
 from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from daozhang.support.models import CaseEvent, SupportCase
 from daozhang.support.services import open_case
 from daozhang.terminals import services as terminals
@@ -69,10 +68,8 @@ def returned_batch(make_merchant: Callable[..., Any], clock: Clock, account: str
         holder_name="测试", account_number=account, bank_name="工商银行", account_type="corporate"))
     clock.at(2026, 11, 2, 10, 0)
     kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    assert run_payouts().returned == 1
+    clock.settle(2026, 11, 2)
+    assert clock.pay(2026, 11, 3).returned == 1
     kit.batch = SettlementBatch.objects.get(merchant=kit.merchant)
     assert kit.batch.status == BatchStatus.RETURNED
     return kit
@@ -477,11 +474,9 @@ def test_hold_is_refused_while_a_payout_attempt_is_with_the_bank(merchant_kit, c
 
     clock.at(2026, 11, 2, 10, 0)
     merchant_kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     set_outage("bank", True)
-    clock.at(2026, 11, 3, 9, 0)
-    assert run_payouts().retrying == 1
+    assert clock.pay(2026, 11, 3).retrying == 1
     b = SettlementBatch.objects.get()
     c = login(staff("finance"))
     page = c.get(reverse("console:payouts") + "?state=retrying").content.decode()

@@ -3,15 +3,12 @@ the bank takes the payout."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from daozhang.channels.sandbox import set_outage
 from daozhang.core.alerts import open_alerts
 from daozhang.settlement.models import Payout
 from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from tests.settlement_helpers import Clock
 
 
@@ -24,12 +21,10 @@ def test_stuck_payout_alert_is_resolved_when_the_bank_accepts_it(merchant_kit, c
     settings.PAYOUT_MAX_TRIES = 2
     clock.at(2026, 11, 2, 10, 0)
     merchant_kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(dt.date(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     set_outage("bank", True)
     try:
-        clock.at(2026, 11, 3, 9, 0)
-        run_payouts()
+        clock.pay(2026, 11, 3)
         assert open_alerts("payout_stuck") == []  # one failure is not yet stuck
         clock.at(2026, 11, 3, 9, 5)
         run_payouts()

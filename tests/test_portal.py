@@ -18,8 +18,6 @@ from daozhang.merchants.models import SettlementAccount
 from daozhang.merchants.services import BankAccountInput
 from daozhang.payments.models import Payment
 from daozhang.settlement.models import SettlementBatch
-from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from daozhang.support.models import SupportCase
 from tests.conftest import card
 from tests.portal_helpers import PASSWORD, logged_in, portal_user
@@ -45,10 +43,8 @@ def _settled_shop(kit, clock):
     clock.at(2026, 11, 2, 10, 0)
     kit.sale(12345, pan=card("62220212345678"))
     kit.sale(100000, channel="wechat", entry_mode="qr", pan=None)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    run_payouts()
+    clock.settle(2026, 11, 2)
+    clock.pay(2026, 11, 3)
     return kit.sale(4321, pan=card("62220212345679")).json()  # ends in 6797
 
 
@@ -297,10 +293,8 @@ def test_returned_payout_explains_and_links_to_the_account_change(make_merchant,
     portal_user(kit.merchant.id, "owner2")
     clock.at(2026, 11, 2, 10, 0)
     kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    run_payouts()
+    clock.settle(2026, 11, 2)
+    clock.pay(2026, 11, 3)
     c = logged_in("owner2")
     batch = SettlementBatch.objects.get(merchant=kit.merchant)
     assert "出款被银行退回" in c.get("/portal/").content.decode()

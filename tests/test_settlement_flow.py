@@ -48,10 +48,8 @@ def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock):
     assert _due(merchant_kit.merchant.id) == 29850
     assert late["status"] == "approved"
 
-    clock.at(2026, 10, 7, 9, 0)
-    assert run_payouts().submitted == 0  # not due before 10-08
-    clock.at(2026, 10, 8, 9, 0)
-    pr = run_payouts()
+    assert clock.pay(2026, 10, 7).submitted == 0  # not due before 10-08
+    pr = clock.pay(2026, 10, 8)
     assert (pr.submitted, pr.paid) == (1, 1)
     b.refresh_from_db()
     assert b.status == "paid"
@@ -90,21 +88,18 @@ def test_d0_pays_the_same_day_for_a_fee(make_merchant, clock):
 def test_negative_net_is_carried_and_recovered(merchant_kit, clock):
     clock.at(2026, 11, 2, 10, 0)
     sale = merchant_kit.sale(50000).json()
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     clock.at(2026, 11, 3, 0, 5)  # the terminal reverses yesterday's sale after it was settled
     rev = merchant_kit.post("/api/v1/payments/reversal", {"terminal_id": merchant_kit.terminal.terminal_id,
                                                          "original_stan": sale["stan"]})
     assert rev.json()["outcome"] == "reversed"
     merchant_kit.sale(10000)
-    clock.at(2026, 11, 3, 23, 10)
-    run_settlement(D(2026, 11, 3))
+    clock.settle(2026, 11, 3)
     carried = SettlementBatch.objects.get(settlement_date=D(2026, 11, 3))
     assert (carried.status, carried.net) == ("carried", 9950 - 49750)
     clock.at(2026, 11, 4, 10, 0)
     merchant_kit.sale(100000)
-    clock.at(2026, 11, 4, 23, 10)
-    run_settlement(D(2026, 11, 4))
+    clock.settle(2026, 11, 4)
     b = SettlementBatch.objects.get(settlement_date=D(2026, 11, 4))
     assert (b.status, b.carried_in, b.net) == ("due", -39800, 99500 - 39800)
     carried.refresh_from_db()
@@ -119,10 +114,8 @@ def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant,
                                                       bank_name="工商银行", account_type="corporate"))
     clock.at(2026, 11, 2, 10, 0)
     kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    r = run_payouts()
+    clock.settle(2026, 11, 2)
+    r = clock.pay(2026, 11, 3)
     assert (r.submitted, r.returned) == (1, 1)
     b = SettlementBatch.objects.get()
     p = Payout.objects.get()
@@ -149,11 +142,9 @@ def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant,
 def test_bank_outage_retries_with_backoff_and_pays_once(merchant_kit, clock):
     clock.at(2026, 11, 2, 10, 0)
     merchant_kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     set_outage("bank", True)
-    clock.at(2026, 11, 3, 9, 0)
-    assert run_payouts().retrying == 1
+    assert clock.pay(2026, 11, 3).retrying == 1
     p = Payout.objects.get()
     assert p.status == "retrying" and p.next_try_at == clock.at(2026, 11, 3, 9, 1)
     set_outage("bank", False)
@@ -198,14 +189,12 @@ def test_frozen_funds_stay_out_until_released_and_adjustments_are_paid(merchant_
                       actor="staff:risk1")
     adjust(merchant_id=m.id, amount=-1900, reason="SIM data fee 流量费", actor="staff:finance1")
     assert -Account.objects.get(id=merchant_frozen(m.id).id).balance == 30000
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     b1 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 2))
     assert (b1.held_amount, b1.adjustments, b1.net) == (30000, -1900, 99500 - 30000 - 1900)
     clock.at(2026, 11, 3, 10, 0)
     release_hold(hold_id=hold.id, note="receipts provided 已提供小票", actor="staff:risk2")
-    clock.at(2026, 11, 3, 23, 10)
-    run_settlement(D(2026, 11, 3))
+    clock.settle(2026, 11, 3)
     b2 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 3))
     assert (b2.released_amount, b2.net, b2.status) == (30000, 30000, "due")
     assert Account.objects.get(id=merchant_frozen(m.id).id).balance == 0

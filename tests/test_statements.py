@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import subprocess
 
@@ -11,8 +10,6 @@ import pytest
 
 from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.models import SettlementBatch
-from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from tests.settlement_helpers import Clock
 
 
@@ -25,10 +22,8 @@ def paid_batch(merchant_kit, monkeypatch):
     v = merchant_kit.sale(5000).json()
     merchant_kit.post(f"/api/v1/payments/{v['id']}/void", {"terminal_id": merchant_kit.terminal.terminal_id})
     adjust(merchant_id=merchant_kit.merchant.id, amount=-1900, reason="流量费 SIM fee", actor="staff:fin")
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(dt.date(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    run_payouts()
+    clock.settle(2026, 11, 2)
+    clock.pay(2026, 11, 3)
     return SettlementBatch.objects.get()
 
 

@@ -72,8 +72,7 @@ def test_not_due_then_payout_pending_then_arrived(merchant_kit, clock):
     assert (body["cause"]["code"], body["expected_arrival"]) == ("not_due", "2026-10-08")
     by_rrn = trace(merchant_kit, f"lookup?rrn={sale['rrn']}")
     assert by_rrn["ref"] == sale["id"]
-    clock.at(2026, 9, 30, 23, 10)
-    run_settlement(D(2026, 9, 30))
+    clock.settle(2026, 9, 30)
     clock.at(2026, 10, 8, 8, 0)
     assert trace(merchant_kit, f"payments/{sale['id']}")["cause"]["code"] == "payout_pending"
     payouts.run_payouts()
@@ -116,8 +115,7 @@ def test_frozen_held_carried_adjusted(make_merchant, clock, staff_client):
     body = trace(kit, f"payments/{sale['id']}")
     assert body["cause"]["code"] == "frozen" and "RK-9" in body["cause"]["next_step"]
     adjust(merchant_id=kit.merchant.id, amount=-60000, reason="device rental 机具租金", actor="staff:finance")
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(D(2026, 11, 2))
+    clock.settle(2026, 11, 2)
     body = trace(kit, "days/2026-11-02")
     assert body["cause"]["code"] == "carried_forward" and "less than nothing" in body["cause"]["explanation"]
     assert {n["code"] for n in body["notes"]} == {"manual_adjustment", "frozen"}
@@ -126,8 +124,7 @@ def test_frozen_held_carried_adjusted(make_merchant, clock, staff_client):
     clock.at(2026, 11, 3, 10, 0)
     kit.sale(200000)
     merchants.set_merchant_status(merchant_id=kit.merchant.id, status="suspended", actor="staff", reason="review")
-    clock.at(2026, 11, 3, 23, 10)
-    run_settlement(D(2026, 11, 3))
+    clock.settle(2026, 11, 3)
     assert trace(kit, "days/2026-11-03")["cause"]["code"] == "held"
 
 

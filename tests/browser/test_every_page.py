@@ -8,16 +8,12 @@ this one reaches the rest: forms, lists with rows, detail pages, the audit log.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from daozhang.core.alerts import raise_alert
 from daozhang.risk.services import hold_funds
 from daozhang.settlement.models import SettlementBatch
-from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from daozhang.support.services import open_case
 from tests.browser.conftest import assert_usable
 from tests.portal_helpers import PASSWORD, portal_user
@@ -50,10 +46,8 @@ def test_every_portal_and_console_page_is_usable_on_a_phone(make_merchant, monke
     clock.at(2026, 11, 2, 10, 0)
     sale = kit.sale(30000).json()
     kit.sale(12345, channel="wechat", entry_mode="qr", pan=None)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(dt.date(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    run_payouts()
+    clock.settle(2026, 11, 2)
+    clock.pay(2026, 11, 3)
     clock.at(2026, 11, 3, 10, 0)
     kit.sale(5000)
     hold = hold_funds(merchant_id=kit.merchant.id, amount=1000, case_ref="RC-7", reason="chargeback risk",

@@ -3,11 +3,8 @@ digits, opens it, reads why the money has not arrived yet, downloads the stateme
 
 from __future__ import annotations
 
-import datetime as dt
-
 from playwright.sync_api import expect
 
-from daozhang.settlement.runs import run_settlement
 from tests.browser.conftest import PHONE, assert_usable
 from tests.conftest import card
 from tests.portal_helpers import PASSWORD, portal_user
@@ -22,8 +19,7 @@ def test_merchant_finds_yesterdays_payment_reads_why_and_downloads_the_statement
     clock.at(2026, 10, 1, 11, 30)  # National Day: sales go on, banks rest
     kit.sale(8800, channel="wechat", entry_mode="qr", pan=None)
     mine = kit.sale(26800, pan=card("62220298765432")).json()
-    clock.at(2026, 10, 1, 23, 10)
-    run_settlement(dt.date(2026, 10, 1))
+    clock.settle(2026, 10, 1)
     clock.at(2026, 10, 2, 9, 15)  # "yesterday" is 10-01
 
     page = phone_page

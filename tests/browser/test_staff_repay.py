@@ -4,8 +4,6 @@ the money arrived — each step in the browser, on a phone-width screen."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -13,7 +11,6 @@ from daozhang.audit.models import AuditEvent
 from daozhang.merchants.services import BankAccountInput
 from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.payouts import run_payouts
-from daozhang.settlement.runs import run_settlement
 from daozhang.settlement.tasks import verify_pending_accounts
 from tests.browser.conftest import assert_usable
 from tests.portal_helpers import PASSWORD, portal_user
@@ -43,10 +40,8 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     finance.groups.add(Group.objects.get(name="财务"))
     clock.at(2026, 11, 2, 10, 0)
     kit.sale(30000)
-    clock.at(2026, 11, 2, 23, 10)
-    run_settlement(dt.date(2026, 11, 2))
-    clock.at(2026, 11, 3, 9, 0)
-    assert run_payouts().returned == 1  # R02: the account is closed
+    clock.settle(2026, 11, 2)
+    assert clock.pay(2026, 11, 3).returned == 1  # R02: the account is closed
     batch = SettlementBatch.objects.get(merchant=kit.merchant)
     clock.at(2026, 11, 3, 10, 0)
     page = phone_page
