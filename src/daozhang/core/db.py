@@ -60,6 +60,10 @@ def rows_source(name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Se
     column (`unnest`); SQLite one JSON text (`json_each`), read in process. The values
     are already in the database's form (`connection.ops` adapters; SQLite's uuids as hex).
     Adds its parameters to `params` under `name_<column>` keys.
+
+    Join it first (`FROM <rows> CROSS JOIN …`): SQLite otherwise may put the JSON table on
+    the inner side of a loop and parse it again for every outer row (measured: a
+    settlement chunk took 0.57 s instead of 0.03 s).
     """
     if connection.vendor == "postgresql":
         cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
