@@ -9,6 +9,7 @@ so the URL carries one opaque id instead of timestamps to parse.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -28,40 +29,63 @@ PAGE = 50
 @dataclass
 class Page(Generic[T]):
     rows: list[T]
-    next_cursor: str = ""
+    next_cursor: str = ""  # pass as `after` for the next page
     is_first: bool = True
+    prev_cursor: str = ""  # pass as `before` for the previous page
 
 
-def keyset(qs: QuerySet[M], order: tuple[str, ...], cursor: str, size: int = PAGE) -> Page[M]:
-    """One page of `qs` sorted by `order` (last item the unique tie-break), after `cursor`."""
-    qs = qs.order_by(*order)
+def _flipped(order: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(o[1:] if o.startswith("-") else f"-{o}" for o in order)
+
+
+def _beyond(qs: QuerySet[M], order: tuple[str, ...], last: dict[str, Any]) -> QuerySet[M]:
+    """The rows of `qs` that come after the row whose sort values are `last`, in `order`."""
     fields = [o.lstrip("-") for o in order]
-    last: dict[str, Any] | None = None
-    if cursor:
+    # The plain bound on the leading column first: with only the OR below, the databases
+    # cannot use an index on it as a range (bench/portal.py measured the same shape on
+    # payments: seconds instead of a millisecond on a million rows).
+    lead = fields[0]
+    qs = qs.filter(**{f"{lead}__{'lte' if order[0].startswith('-') else 'gte'}": last[lead]})
+    # (a, b) after (x, y) in this order: a beyond x, or a = x and b beyond y, …
+    cond = Q()
+    for i, o in enumerate(order):
+        step = Q(**{f"{fields[i]}__{'lt' if o.startswith('-') else 'gt'}": last[fields[i]]})
+        for prior in fields[:i]:
+            step &= Q(**{prior: last[prior]})
+        cond |= step
+    return qs.filter(cond)
+
+
+def keyset(qs: QuerySet[M], order: tuple[str, ...], cursors: Mapping[str, str], size: int = PAGE) -> Page[M]:
+    """One page of `qs` sorted by `order` (last item the unique tie-break): the rows after
+    the row `cursors["after"]`, or — going back — the rows before the row
+    `cursors["before"]`, read in the opposite order and shown in this one (so "previous" is
+    as fast as "next"). `cursors` is the page's query string."""
+    fields = [o.lstrip("-") for o in order]
+    after, before = cursors.get("after", ""), cursors.get("before", "")
+
+    def position(cursor: str) -> dict[str, Any] | None:
         try:
-            last = qs.model._default_manager.filter(pk=cursor).values(*fields).first()
+            return qs.model._default_manager.filter(pk=cursor).values(*fields).first()
         except (ValueError, ValidationError):  # a malformed cursor: start from the top
-            last = None
+            return None
+
+    back = position(before) if before else None
+    if back is not None:
+        rows = list(_beyond(qs.order_by(*_flipped(order)), _flipped(order), back)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        return Page(rows, str(rows[-1].pk) if rows else "", not more, str(rows[0].pk) if more and rows else "")
+    last = position(after) if after else None
+    qs = qs.order_by(*order)
     if last is not None:
-        # The plain bound on the leading column first: with only the OR below, the
-        # databases cannot use an index on it as a range (bench/portal.py measured the
-        # same shape on payments: seconds instead of a millisecond on a million rows).
-        lead = order[0].lstrip("-")
-        qs = qs.filter(**{f"{lead}__{'lte' if order[0].startswith('-') else 'gte'}": last[lead]})
-        # (a, b) after (x, y) in this order: a beyond x, or a = x and b beyond y, …
-        cond = Q()
-        for i, o in enumerate(order):
-            name = o.lstrip("-")
-            op = "lt" if o.startswith("-") else "gt"
-            step = Q(**{f"{name}__{op}": last[name]})
-            for prior in fields[:i]:
-                step &= Q(**{prior: last[prior]})
-            cond |= step
-        qs = qs.filter(cond)
+        qs = _beyond(qs, order, last)
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows, str(rows[-1].pk) if more and rows else "", last is None)
+    # A page reached by a cursor has rows before it: the ones it was reached from.
+    return Page(rows, str(rows[-1].pk) if more and rows else "", last is None,
+                str(rows[0].pk) if last is not None and rows else "")
 
 
 def queue_filter() -> Q:
@@ -112,7 +136,7 @@ class QueueRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def payout_queue(state: str, cursor: str) -> Page[QueueRow]:
+def payout_queue(state: str, cursors: Mapping[str, str]) -> Page[QueueRow]:
     qs = SettlementBatch.objects.select_related("merchant").filter(queue_filter())
     if state == "returned":
         qs = qs.filter(status=BatchStatus.RETURNED)
@@ -120,7 +144,7 @@ def payout_queue(state: str, cursor: str) -> Page[QueueRow]:
         qs = qs.filter(status=BatchStatus.HELD)
     elif state == "retrying":
         qs = qs.filter(id__in=Payout.objects.filter(status=PayoutStatus.RETRYING).values("batch_id"))
-    page = keyset(qs, ("payout_date", "id"), cursor)
+    page = keyset(qs, ("payout_date", "id"), cursors)
     batches = page.rows
     latest: dict[uuid.UUID, Payout] = {}
     for p in Payout.objects.select_related("account").filter(batch_id__in=[b.id for b in batches]).order_by(
@@ -139,7 +163,7 @@ def payout_queue(state: str, cursor: str) -> Page[QueueRow]:
             rejected[a.merchant_id] = a
     rows = [queue_row(b, latest.get(b.id), current.get(b.merchant_id), pending.get(b.merchant_id),
                  rejected.get(b.merchant_id)) for b in batches]
-    return Page(rows, page.next_cursor, page.is_first)
+    return Page(rows, page.next_cursor, page.is_first, page.prev_cursor)
 
 
 def queue_row(b: SettlementBatch, p: Payout | None, acct: SettlementAccount | None, pending: SettlementAccount | None,

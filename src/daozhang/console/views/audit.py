@@ -69,7 +69,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         form.add_error(request, exc)
         qs = AuditEvent.objects.none()
         status = 400
-    page = keyset(qs, ("-at", "-id"), request.GET.get("after", ""))
+    page = keyset(qs, ("-at", "-id"), request.GET)
     numbers = dict(Merchant.objects.filter(id__in={e.merchant_id for e in page.rows if e.merchant_id})
                    .values_list("id", "merchant_no"))
     rows = [{"e": e, "merchant_no": numbers.get(e.merchant_id, "") if e.merchant_id else ""} for e in page.rows]

@@ -43,7 +43,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     elif tab != "all":
         tab = "active"
         qs = qs.exclude(status=CaseStatus.RESOLVED)
-    page = keyset(qs, ("-created_at", "-id"), request.GET.get("after", ""))
+    page = keyset(qs, ("-created_at", "-id"), request.GET)
     return render(request, "console/cases.html", {"section": "cases", "page": page, "tab": tab, "tabs": TABS})
 
 

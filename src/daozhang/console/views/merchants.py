@@ -42,7 +42,7 @@ def merchant_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(Q(merchant_no__startswith=q) | Q(legal_name__icontains=q) | Q(short_name__icontains=q))
     if status in MerchantStatus.values:
         qs = qs.filter(status=status)
-    page = keyset(qs, ("merchant_no",), request.GET.get("after", ""))
+    page = keyset(qs, ("merchant_no",), request.GET)
     return render(request, "console/merchants.html", {
         "section": "merchants", "page": page, "q": q, "status": status, "status_options": STATUS_OPTIONS})
 

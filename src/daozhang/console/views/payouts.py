@@ -30,7 +30,7 @@ def payout_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in {s for s, _, _ in STATES}:
         state = ""
-    page = payout_queue(state, request.GET.get("after", ""))
+    page = payout_queue(state, request.GET)
     return render(request, "console/payouts.html", {"section": "payouts", "page": page, "state": state,
                                                     "states": STATES})
 

@@ -40,7 +40,7 @@ def terminal_list(request: HttpRequest) -> HttpResponse:
                        | Q(merchant__merchant_no__startswith=q))
     if status in TerminalStatus.values:
         qs = qs.filter(status=status)
-    page = keyset(qs, ("serial_number",), request.GET.get("after", ""))
+    page = keyset(qs, ("serial_number",), request.GET)
     return render(request, "console/terminals.html", {
         "section": "terminals", "page": page, "q": q, "status": status, "status_options": STATUS_OPTIONS})
 
