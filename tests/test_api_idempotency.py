@@ -9,9 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from daozhang.access.models import ApiKey, IdempotencyRecord
+from daozhang.access.models import ApiKey
 from daozhang.access.services import issue_staff_token
 from daozhang.audit.models import AuditEvent
+from daozhang.core.models import IdempotencyRecord
 from daozhang.ledger.models import Entry, Posting
 from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
 from daozhang.merchants.models import Merchant

@@ -101,7 +101,8 @@ def test_issued_api_key_works_once_shown_and_is_stored_hashed(staff_client):
 
 
 def test_api_key_replay_never_reveals_the_key_again(staff_client):
-    from daozhang.access.models import ApiKey, IdempotencyRecord
+    from daozhang.access.models import ApiKey
+    from daozhang.core.models import IdempotencyRecord
 
     m = _post(staff_client, "/api/v1/staff/merchants", ONBOARD, "m").json()
     first = _post(staff_client, f"/api/v1/staff/merchants/{m['id']}/api-keys", {"name": "pos"}, "same")

@@ -22,8 +22,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
-from daozhang.access.models import IdempotencyRecord
 from daozhang.channels.sandbox import SandboxCardNetwork
+from daozhang.core.models import IdempotencyRecord
 from daozhang.payments.models import Payment
 from daozhang.terminals import services as terminals
 from tests.conftest import MerchantKit, card
@@ -230,7 +230,7 @@ def test_full_pan_is_in_no_table(recorded):
     for where, text in [*orm_dump(), *raw_dump()]:
         seen_tables.add(where.rsplit(".", 1)[0])
         assert_no_pan(text, where)
-    assert {"payments.Payment", "payments_payment", "access_idempotencyrecord", "audit_auditevent"} <= seen_tables
+    assert {"payments.Payment", "payments_payment", "core_idempotencyrecord", "audit_auditevent"} <= seen_tables
 
 
 def test_full_pan_is_in_no_log_record(recorded, caplog):

@@ -85,7 +85,9 @@ def test_d0_pays_the_same_day_for_a_fee(make_merchant, clock):
     assert check_ledger().ok
 
 
-def test_negative_net_is_carried_and_recovered(merchant_kit, clock):
+def test_negative_net_is_carried_and_recovered(make_merchant, clock):
+    clock.at(2026, 11, 2, 9, 0)
+    merchant_kit = make_merchant()  # its terminal bound before the sale it will reverse
     clock.at(2026, 11, 2, 10, 0)
     sale = merchant_kit.sale(50000).json()
     clock.settle(2026, 11, 2)

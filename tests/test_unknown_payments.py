@@ -7,7 +7,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from daozhang.core import scheduler
-from daozhang.core.models import PeriodicRun
+from daozhang.core.models import IdempotencyRecord
 from daozhang.ledger.models import Entry
 from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
 from daozhang.payments.models import Payment, PaymentEvent, Reversal
@@ -88,5 +88,5 @@ def test_scheduler_enqueues_each_slot_once(db):
     assert "payments.resolve_unknown" in scheduler.tick(now=960_000.0)
     assert "payments.resolve_unknown" not in scheduler.tick(now=960_030.0)  # same 60 s slot
     assert "payments.resolve_unknown" in scheduler.tick(now=960_060.0)
-    assert PeriodicRun.objects.filter(name="payments.resolve_unknown").count() == 2
+    assert IdempotencyRecord.objects.filter(scope="scheduler", key__startswith="payments.resolve_unknown:").count() == 2
     assert queued.count() == before + 2

@@ -196,6 +196,11 @@ CHANNEL_BACKENDS = {
 }
 # How long an unknown (timed-out) sale waits for the terminal's own reversal before the
 # worker reverses it automatically.
+# Exactly once (core.once): an answer stays replayable under its Idempotency-Key or form
+# token at least this long, then the purge job deletes it; a request under a key still in
+# progress waits this long for the first before it is answered 409 request_in_progress.
+IDEMPOTENCY_TTL_HOURS = int(os.environ.get("DAOZHANG_IDEMPOTENCY_TTL_HOURS", "168"))
+IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("DAOZHANG_IDEMPOTENCY_WAIT_SECONDS", "5"))
 UNKNOWN_PAYMENT_REVERSAL_SECONDS = int(os.environ.get("DAOZHANG_UNKNOWN_REVERSAL_SECONDS", "300"))
 # Hot platform accounts (channel receivables, fee income) are split into this many
 # sub-accounts so concurrent payments do not queue on one row lock.

@@ -32,17 +32,3 @@ class StaffToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-
-class IdempotencyRecord(models.Model):
-    """The stored answer to a state-changing API call, replayed for the same key."""
-
-    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    scope = models.CharField(max_length=60)  # "merchant:<id>" or "staff:<user id>"
-    key = models.CharField(max_length=120)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]

@@ -18,7 +18,9 @@ from ninja.security import HttpBearer
 
 from daozhang.access.services import merchant_for_key, staff_for_token
 from daozhang.core.errors import DomainError, pick_language
-from daozhang.core.once import once
+from daozhang.core.ids import PLATFORM_ID
+from daozhang.core.once import Claim, once
+from daozhang.core.once import Request as OnceRequest
 
 log = logging.getLogger("daozhang.api")
 
@@ -114,19 +116,33 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]],
                redact: tuple[str, ...] = ()) -> Status[Any]:
-    """Run a state-changing call once per Idempotency-Key; a replay gets the first answer
-    (`core.once`: errors are not stored, another request under a used key is refused,
-    `redact` fields are not kept). The record is written after the call, which may not run
-    inside a transaction of ours."""
-    key = (request.headers.get("Idempotency-Key") or "").strip()
+    """Run a state-changing call once per Idempotency-Key (`core.once`): the key is claimed
+    first, a replay gets the first answer, another request under a used key is refused,
+    and `run` runs in a transaction that also records its answer. Fields in `redact` are
+    not kept for replays."""
+    status, body, _ = once(_once_request(request, scope, redact), lambda _claim: run())
+    return Status(status, body)
+
+
+def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], tuple[int, Any]]) -> Status[Any]:
+    """`idempotent` for a call that reaches a channel before it books: `run` runs outside
+    any transaction of ours, the key stays claimed across the channel call, and the service
+    records the answer through the `Claim` in its booking transaction."""
+    status, body, _ = once(_once_request(request, scope, ()), run, books_outside_transaction=True)
+    return Status(status, body)
+
+
+def _once_request(request: HttpRequest, scope: str, redact: tuple[str, ...]) -> OnceRequest:
+    key = idempotency_key(request)
     if not key or len(key) > 120:
         raise DomainError("idempotency_key_missing", "Idempotency-Key")
     # Keyed: the body may hold a card number, and an unkeyed hash of it could be brute-forced
     # back from the six hidden digits of the masked number stored beside it.
     digest = hmac.new(settings.SECRET_KEY.encode(), request.method.encode() + request.path.encode()  # type: ignore[union-attr]
                       + request.body, hashlib.sha256).hexdigest()
-    status, body, _ = once(scope, key, digest, run, field="Idempotency-Key", with_change=False, redact=redact)
-    return Status(status, body)
+    merchant = getattr(request, "merchant", None)
+    return OnceRequest(merchant_id=merchant.id if merchant is not None else PLATFORM_ID, scope=scope, key=key,
+                       fingerprint=digest, field="Idempotency-Key", redact=redact)
 
 
 def idempotency_key(request: HttpRequest) -> str:

@@ -49,3 +49,7 @@ def account_id_for(code: str) -> uuid.UUID:
 
 _ACCOUNT_NAMESPACE = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")
 _ACCOUNT_NAMESPACE_RUST = uuid_utils.UUID(_ACCOUNT_NAMESPACE.hex)
+
+# The merchant id of what belongs to no merchant: staff calls' idempotency records and,
+# later, the platform's own rows in merchant-keyed tables (so `merchant_id` is never null).
+PLATFORM_ID = uuid.UUID(int=0)

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-
-class PeriodicRun(models.Model):
-    """One row per periodic job per time slot: the unique key lets any number of workers
-    run the scheduler while each slot is enqueued exactly once."""
-
-    name = models.CharField(max_length=80)
-    slot = models.BigIntegerField()
-    enqueued_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="periodic_run_once")]
+from daozhang.core.ids import new_id
 
 
 class JobRun(models.Model):
@@ -60,3 +50,24 @@ class Alert(models.Model):
             models.UniqueConstraint(fields=["kind", "key"], condition=models.Q(resolved_at__isnull=True),
                                     name="one_open_alert"),
         ]
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a state-changing request, replayed for the same key
+    (`core.once`). Written in the same transaction as the change it answers."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    # Whose request: the merchant's id, or `PLATFORM_ID` for staff and platform calls.
+    merchant_id = models.UUIDField()
+    scope = models.CharField(max_length=60)  # "merchant:<id>", "staff:<user id>", "page-user:<id>"
+    key = models.CharField(max_length=120)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField()
+    # Kept at least until then (`IDEMPOTENCY_TTL_HOURS`); the purge job deletes it after.
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant_id", "scope", "key"], name="idempotency_once")]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]

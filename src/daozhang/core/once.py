@@ -1,67 +1,167 @@
-"""Exactly-once state changes, for the API's Idempotency-Key and the pages' form tokens.
+"""Exactly-once state changes: the API's Idempotency-Key, the pages' form tokens.
 
-A request carries a key the client chose (a header, or a hidden field made when the form
-was shown). The first request under a key runs and its answer is stored under that key
-(`IdempotencyRecord`); a repeat — a retry after a timeout, a double click, the back
-button — gets the stored answer and changes nothing. A different request under a key
-that succeeded is refused. An error is not stored: nothing changed, so the client may try
-again with the same key. Fields in `redact` (a secret shown once) are stored as null, so
-a replay never reveals them.
+A request carries a key its client chose (a header, or a hidden field made when the form
+was shown). Under a key:
 
-Where the record is written depends on the change:
-- `with_change=True` (the pages): in the change's own transaction, so a crash cannot leave
-  one without the other;
-- `with_change=False` (the API): just after, because some changes must not run inside a
-  transaction of ours (the online sale is one statement that is its own transaction).
-  Every such service has its own business key (the sale's idempotency key, the batch's
-  unique date, …), so a crash between the change and the record replays as a no-op.
+1. the key is **claimed** before anything else (`core.keylock`: a lock the database
+   server or the kernel holds for us, so it costs no commit and a crash leaves nothing
+   behind). A second request under a key still in progress waits a moment for the first,
+   then gets its answer, or `409 request_in_progress` if it is still running;
+2. a stored answer under the key is **replayed** (the same status and body; a different
+   request under the key is refused with `422 idempotency_key_reused`);
+3. otherwise the change runs, and its answer is **recorded in the change's own
+   transaction**: the change and the record commit together, or neither does. An error
+   is not recorded: nothing changed, so the client may try again with the same key.
+
+The change runs in one of two ways (decision 0011):
+- inside a transaction opened here (`books_outside_transaction=False`, most changes);
+- or outside any transaction of ours (`True`), for a change that calls a channel: the
+  service books in its own transaction after the call and records the answer there
+  through the `Claim` it is given (`Claim.record`, or `Claim.insert_sql` for a booking
+  that is one SQL statement, the online sale). A change that ended without booking
+  anything (an already-voided payment voided again) is recorded afterwards.
+
+Fields in `redact` (a secret shown once) are stored as null: a replay never reveals them.
+Records are kept `IDEMPOTENCY_TTL_HOURS` and then purged (`purge_expired`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 
-from daozhang.access.models import IdempotencyRecord
+from daozhang.core import clock, keylock
 from daozhang.core.errors import DomainError
+from daozhang.core.ids import new_id
+from daozhang.core.models import IdempotencyRecord
 
 
-def once(scope: str, key: str, fingerprint: str, run: Callable[[], tuple[int, Any]], *, field: str,
-         with_change: bool, redact: tuple[str, ...] = ()) -> tuple[int, Any, bool]:
-    """Run `run` (returning a status and a body) once per (scope, key); returns the status,
-    the body and whether it was a replay. `fingerprint` identifies the request: the same
-    key with another fingerprint is refused (`idempotency_key_reused`, naming `field`)."""
+@dataclass(frozen=True)
+class Request:
+    """What identifies one request under a key."""
 
-    def stored() -> tuple[int, Any, bool] | None:
-        rec = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-        if rec is None:
-            return None
-        if rec.request_hash != fingerprint:
-            raise DomainError("idempotency_key_reused", field, status=422)
-        return rec.status_code, rec.body, True
+    merchant_id: uuid.UUID  # the merchant's, or core.ids.PLATFORM_ID
+    scope: str  # who: "merchant:<id>", "staff:<user id>", "page-user:<id>"
+    key: str
+    fingerprint: str  # the same key with another fingerprint is another request
+    field: str  # where the key came from, named in errors ("Idempotency-Key", "form_token")
+    redact: tuple[str, ...] = ()
 
-    def record(status: int, body: Any) -> None:
-        IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, status_code=status,
-                                         body={**body, **dict.fromkeys(redact)} if redact else body)
 
-    first = stored()
-    if first is not None:
-        return first
+@dataclass
+class Claim:
+    """A claimed key, handed to the change so it can record its answer where it books."""
+
+    request: Request
+    answer: tuple[int, Any] | None = field(default=None, init=False)
+    _pending: tuple[int, Any] | None = field(default=None, init=False)
+
+    def _stored_body(self, body: Any) -> Any:
+        return {**body, **dict.fromkeys(self.request.redact)} if self.request.redact else body
+
+    def record(self, status: int, body: Any) -> None:
+        """Store the answer; call it inside the transaction that books the change."""
+        r = self.request
+        now = clock.now()
+        IdempotencyRecord.objects.create(
+            merchant_id=r.merchant_id, scope=r.scope, key=r.key, request_hash=r.fingerprint, status_code=status,
+            body=self._stored_body(body), created_at=now, expires_at=now + _ttl())
+        self.answer = (status, body)
+
+    def insert_sql(self, status: int, body: Any) -> tuple[str, list[Any]]:
+        """The record as an INSERT for a booking written as one statement; the caller runs
+        it in the statement that books the change, then calls `inserted()`."""
+        r = self.request
+        ops = connection.ops
+        now = clock.now()
+        sqlite = connection.vendor == "sqlite"
+        rid, mid = new_id(), r.merchant_id
+        params: list[Any] = [
+            rid.hex if sqlite else rid, mid.hex if sqlite else mid, r.scope, r.key, r.fingerprint, status,
+            json.dumps(self._stored_body(body), cls=DjangoJSONEncoder, separators=(",", ":")),
+            ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(now + _ttl()),
+        ]
+        self._pending = (status, body)
+        return _INSERT, params
+
+    def inserted(self) -> None:
+        """The statement carrying `insert_sql` has run: its answer is the recorded one."""
+        self.answer = self._pending
+
+
+_INSERT = (
+    "INSERT INTO core_idempotencyrecord (id, merchant_id, scope, key, request_hash, status_code, body,"
+    " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _ttl() -> dt.timedelta:
+    return dt.timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+
+
+def stored(request: Request) -> tuple[int, Any] | None:
+    """The answer stored under the request's key, or None; another request under it is refused."""
+    rec = (IdempotencyRecord.objects.filter(merchant_id=request.merchant_id, scope=request.scope, key=request.key)
+           .only("request_hash", "status_code", "body").first())
+    if rec is None:
+        return None
+    if rec.request_hash != request.fingerprint:
+        raise DomainError("idempotency_key_reused", request.field, status=422)
+    return rec.status_code, rec.body
+
+
+def once(request: Request, run: Callable[[Claim], tuple[int, Any]], *,
+         books_outside_transaction: bool = False) -> tuple[int, Any, bool]:
+    """Run `run` once per key; returns (status, body, replayed). See the module docstring."""
     try:
-        if with_change:
-            with transaction.atomic():
-                status, body = run()
-                record(status, body)
+        with keylock.held(f"once:{request.merchant_id}:{request.scope}:{request.key}"):
+            return _claimed(request, run, books_outside_transaction)
+    except keylock.Busy:
+        raise DomainError("request_in_progress", request.field, status=409) from None
+
+
+def _claimed(request: Request, run: Callable[[Claim], tuple[int, Any]],
+             outside: bool) -> tuple[int, Any, bool]:
+    first = stored(request)
+    if first is not None:
+        return (*first, True)
+    claim = Claim(request)
+    try:
+        if outside:
+            status, body = run(claim)
+            if claim.answer is None:
+                with transaction.atomic():
+                    claim.record(status, body)
         else:
-            status, body = run()
             with transaction.atomic():
-                record(status, body)
+                status, body = run(claim)
+                if claim.answer is None:
+                    claim.record(status, body)
     except IntegrityError:
-        # The same key won by a concurrent request (or, with the change, a conflict of its own).
-        again = stored()
+        # Only if the claim was bypassed (a record written by another path under the key):
+        # the change rolled back with the failed record, so answer as the record says.
+        again = stored(request)
         if again is None:
             raise
-        return again
-    return status, body, False
+        return (*again, True)
+    assert claim.answer is not None
+    return (*claim.answer, False)
+
+
+def purge_expired(now: dt.datetime | None = None, batch: int = 5000) -> int:
+    """Delete records past their expiry, in batches; returns how many."""
+    cutoff = now or clock.now()
+    total = 0
+    while True:
+        ids = list(IdempotencyRecord.objects.filter(expires_at__lt=cutoff).values_list("id", flat=True)[:batch])
+        if not ids:
+            return total
+        total += IdempotencyRecord.objects.filter(id__in=ids).delete()[0]

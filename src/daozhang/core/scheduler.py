@@ -1,7 +1,8 @@
 """The registry of periodic jobs and the loop that enqueues them.
 
-Every worker process runs the loop; a job's time slot is claimed by inserting a
-(name, slot) row, so with ten workers a slot is still enqueued once.
+Every worker process runs the loop; a job's time slot is a request under the key
+(name, slot) of the one exactly-once mechanism (`core.once`), so with ten workers a slot
+is still enqueued once, and the enqueued task row and the slot's record commit together.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import close_old_connections
 
-from daozhang.core.models import PeriodicRun
+from daozhang.core.errors import DomainError
+from daozhang.core.ids import PLATFORM_ID
+from daozhang.core.once import Request, once
 
 log = logging.getLogger("daozhang.scheduler")
 
@@ -43,14 +47,19 @@ def tick(now: float | None = None) -> list[str]:
     started = []
     for job in REGISTRY:
         slot = int(now // job.every_seconds)
+        request = Request(merchant_id=PLATFORM_ID, scope="scheduler", key=f"{job.name}:{slot}",
+                          fingerprint=job.name, field="slot")
         try:
-            with transaction.atomic():
-                PeriodicRun.objects.create(name=job.name, slot=slot)
-                job.enqueue()
-        except IntegrityError:
+            _, _, replayed = once(request, partial(_enqueue, job))
+        except DomainError:  # another worker is enqueuing this very slot
             continue
-        started.append(job.name)
+        if not replayed:
+            started.append(job.name)
     return started
+
+
+def _enqueue(job: PeriodicJob, _claim: object) -> tuple[int, dict[str, str]]:
+    return 200, {"enqueued": str(job.enqueue())[:200]}
 
 
 def run_forever(stop: threading.Event, interval: float = 5.0) -> None:

@@ -120,8 +120,12 @@ def post_entry(entry: NewEntry, *, keys_are_new: bool = False) -> uuid.UUID:
     return post_entries([entry], keys_are_new=keys_are_new)[0]
 
 
-def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequence[NewEntry]) -> None:
+def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequence[NewEntry], *,
+                        also: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
     """Insert one business row and the entries it causes, all or nothing.
+
+    `also` are more single-row INSERTs written with them (the API's stored answer under
+    the request's Idempotency-Key, `core.once`), in the same statement on PostgreSQL.
 
     `row_sql` is an `INSERT` with `%s` placeholders; the entries' idempotency keys must be
     new (they embed the id of the row being inserted, whose own unique constraint refuses
@@ -134,10 +138,11 @@ def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequen
     for entry in entries:
         validate(entry)
     if entries and connection.vendor == "postgresql":
-        _write(entries, row=(row_sql, row_params))
+        _write(entries, rows=[(row_sql, row_params), *also])
         return
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(row_sql, row_params)
+        for sql, params in ((row_sql, row_params), *also):
+            cur.execute(sql, params)
         if entries:
             _write(entries)
 
@@ -318,9 +323,9 @@ def _account_id(spec: AccountSpec) -> tuple[uuid.UUID, str]:
     return ids
 
 
-def _write(entries: Sequence[NewEntry], row: tuple[str, Sequence[Any]] | None = None) -> None:
-    """Write the entries (validated, keys not yet used); on PostgreSQL `row` (an INSERT and
-    its parameters) goes first in the same statement."""
+def _write(entries: Sequence[NewEntry], rows: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
+    """Write the entries (validated, keys not yet used); on PostgreSQL `rows` (INSERTs and
+    their parameters) go first in the same statement."""
     vendor = connection.vendor
     sqlite = vendor == "sqlite"
     ops = connection.ops
@@ -386,6 +391,8 @@ def _write(entries: Sequence[NewEntry], row: tuple[str, Sequence[Any]] | None = 
                 list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
                 for col in (zip(*rows, strict=True) if rows else [()] * n)
             ]
-        if row is not None:
-            sql, params = f"WITH r AS ({row[0]}), {sql.removeprefix('WITH ')}", [*row[1], *params]
+        if rows:
+            ctes = ", ".join(f"r{i} AS ({row_sql})" for i, (row_sql, _) in enumerate(rows))
+            sql = f"WITH {ctes}, {sql.removeprefix('WITH ')}"
+            params = [*(p for _, row_params in rows for p in row_params), *params]
         execute_server_bound(sql, params, prepare=small)

@@ -8,8 +8,10 @@ import uuid
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Status
 
-from daozhang.core.http import idempotency_key, idempotent
+from daozhang.core.http import idempotency_key, idempotent_booking
+from daozhang.core.once import Claim
 from daozhang.payments import selectors, services
+from daozhang.payments.models import Payment, Reversal
 from daozhang.payments.schemas import (
     ErrorOut,
     PaymentOut,
@@ -36,39 +38,51 @@ def _json(data: dict[str, object]) -> dict[str, object]:
     return PaymentOut(**data).model_dump(mode="json")  # type: ignore[arg-type]
 
 
+def _sold(p: Payment) -> tuple[int, object]:
+    return 201, _json(PaymentOut.of(p))
+
+
+def _payment(p: Payment) -> tuple[int, object]:
+    return 200, _json(PaymentOut.of(p))
+
+
+def _reversal(r: Reversal) -> tuple[int, object]:
+    return 200, ReversalOut(**ReversalOut.of(r)).model_dump(mode="json")  # type: ignore[arg-type]
+
+
 @router.post("/payments/sale", response={201: PaymentOut, **ERRORS},
              summary="Sale 消费 (card or WeChat/Alipay QR)")
 def sale(request: HttpRequest, body: SaleIn):  # type: ignore[no-untyped-def]
-    def run() -> tuple[int, object]:
+    def run(claim: Claim) -> tuple[int, object]:
         p, _ = services.sale(
             merchant=_merchant(request), idempotency_key=idempotency_key(request),
-            req=services.SaleRequest(**body.model_dump()),
+            req=services.SaleRequest(**body.model_dump()), claim=claim, answer=_sold,
         )
-        return 201, _json(PaymentOut.of(p))
+        return _sold(p)
 
-    return idempotent(request, _scope(request), run)
+    return idempotent_booking(request, _scope(request), run)
 
 
 @router.post("/payments/{payment_id}/void", response={200: PaymentOut, **ERRORS}, summary="Void 撤销")
 def void(request: HttpRequest, payment_id: uuid.UUID, body: VoidIn):  # type: ignore[no-untyped-def]
-    def run() -> tuple[int, object]:
+    def run(claim: Claim) -> tuple[int, object]:
         p = services.void(merchant=_merchant(request), payment_id=payment_id, terminal_id=body.terminal_id,
-                          actor=f"api-key:{request.api_key.prefix}")  # type: ignore[attr-defined]
+                          actor=f"api-key:{request.api_key.prefix}", claim=claim, answer=_payment)  # type: ignore[attr-defined]
         p.refresh_from_db()
-        return 200, _json(PaymentOut.of(p))
+        return _payment(p)
 
-    return idempotent(request, _scope(request), run)
+    return idempotent_booking(request, _scope(request), run)
 
 
 @router.post("/payments/reversal", response={200: ReversalOut, **ERRORS}, summary="Reversal 冲正")
 def reversal(request: HttpRequest, body: ReversalIn):  # type: ignore[no-untyped-def]
-    def run() -> tuple[int, object]:
+    def run(claim: Claim) -> tuple[int, object]:
         r = services.reverse(merchant=_merchant(request), terminal_id=body.terminal_id,
                              original_stan=body.original_stan, idempotency_key=idempotency_key(request),
-                             amount=body.amount)
-        return 200, ReversalOut(**ReversalOut.of(r)).model_dump(mode="json")  # type: ignore[arg-type]
+                             amount=body.amount, claim=claim, answer=_reversal)
+        return _reversal(r)
 
-    return idempotent(request, _scope(request), run)
+    return idempotent_booking(request, _scope(request), run)
 
 
 def _filter(

@@ -14,7 +14,9 @@ import datetime as dt
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
@@ -31,6 +33,7 @@ from daozhang.core.db import execute_server_bound
 from daozhang.core.errors import DomainError, NotFound
 from daozhang.core.ids import new_id
 from daozhang.core.money import MoneyError, validate_amount_fen
+from daozhang.core.once import Claim
 from daozhang.ledger.services import insert_with_entries, post_entry
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.payments.cards import card_ref, clean_pan
@@ -112,13 +115,15 @@ def _validate_sale(req: SaleRequest) -> tuple[int, str | None]:
     return amount, pan
 
 
-def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple[Payment, bool]:
+def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: Claim | None = None,
+         answer: Callable[[Payment], tuple[int, Any]] | None = None) -> tuple[Payment, bool]:
     """Authorise a sale with its channel and book it. Returns (payment, replayed).
 
     Two round trips to the database for a new sale, both outside any transaction of ours:
     one query for the replay check and the terminal (`_lookup`), and after the channel's
     answer one statement that inserts the payment row together with its ledger entry
-    (`ledger.services.insert_with_entries`), committed as one transaction.
+    (`ledger.services.insert_with_entries`) and, for an API call, the answer under its
+    Idempotency-Key (`claim`, rendered by `answer`): one transaction, one commit.
     """
     amount, pan = _validate_sale(req)
     replay_id, terminal = _lookup(merchant, idempotency_key, req.terminal_id)
@@ -163,8 +168,9 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple
                                   amount=amount, fee=payment.fee, business_date=payment.business_date))
     try:
         # Inside a caller's transaction, a savepoint: a lost race must not abort the caller's work.
+        also = [claim.insert_sql(*answer(payment))] if claim is not None and answer is not None else []
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            insert_with_entries(_PAYMENT_INSERT, _payment_row(payment), entries)
+            insert_with_entries(_PAYMENT_INSERT, _payment_row(payment), entries, also=also)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer with its result.
         winner = (Payment.objects.select_related("terminal")
@@ -172,6 +178,8 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest) -> tuple
         if winner is None:
             raise
         return _replay(winner, req, amount, card.token if card else None), True
+    if claim is not None and answer is not None:
+        claim.inserted()
     payment._state.adding, payment._state.db = False, connection.alias
     return payment, False
 
@@ -277,8 +285,10 @@ def find_payment(merchant: Merchant, payment_id: uuid.UUID) -> Payment:
     return p
 
 
-def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: str = "") -> Payment:
-    """撤销: same business day, same terminal, full amount, of an approved sale."""
+def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: str = "",
+         claim: Claim | None = None, answer: Callable[[Payment], tuple[int, Any]] | None = None) -> Payment:
+    """撤销: same business day, same terminal, full amount, of an approved sale. An API call's
+    answer is recorded under its key (`claim`) in the transaction that books the void."""
     p = find_payment(merchant, payment_id)
     if p.status == PaymentStatus.VOIDED:
         return p  # a repeated void: already done, nothing moves again
@@ -304,15 +314,20 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
         post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="void",
                               business_date=clock.business_date(now)))
         _event(locked, "voided", result, actor)
+        if claim is not None and answer is not None:
+            claim.record(*answer(locked))
     return locked
 
 
 def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempotency_key: str,
-            amount: object = None, source: str = "terminal") -> Reversal:
+            amount: object = None, source: str = "terminal", claim: Claim | None = None,
+            answer: Callable[[Reversal], tuple[int, Any]] | None = None) -> Reversal:
     """冲正. Undo an approved or unknown sale; acknowledge and record any other case.
 
     A reversal for a sale we never recorded (we crashed, or the request was lost) is
-    forwarded to the channel so a debited cardholder is made whole, and recorded.
+    forwarded to the channel so a debited cardholder is made whole, and recorded. The
+    original is looked for among this merchant's payments on this terminal since it was
+    bound to the merchant: a re-bound terminal's earlier owner's sales are not reachable.
     """
     done = Reversal.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
     if done is not None:
@@ -323,9 +338,8 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
     terminal = merchant_terminal(merchant, terminal_id)
     today = clock.business_date()
     p = (
-        Payment.objects.select_related("terminal")
-        .filter(terminal=terminal, stan=original_stan,
-                business_date__in=[today, today - dt.timedelta(days=1)])
+        payments_in_binding(merchant, terminal)
+        .filter(stan=original_stan, business_date__in=[today, today - dt.timedelta(days=1)])
         .order_by("-created_at").first()
     )
     if p is not None and fen is not None and p.amount != fen:
@@ -337,11 +351,33 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
         if result.outcome == Outcome.FAILED:
             raise DomainError("channel_unavailable", None, status=503)
         return _record_reversal(merchant, terminal, None, idempotency_key, original_stan, fen,
-                                ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today)
-    return reverse_payment(p, idempotency_key=idempotency_key, source=source, amount=fen)
+                                ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today,
+                                _Answer(claim, answer))
+    return reverse_payment(p, idempotency_key=idempotency_key, source=source, amount=fen,
+                           recorder=_Answer(claim, answer))
 
 
-def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: int | None = None) -> Reversal:
+def payments_in_binding(merchant: Merchant, terminal: Terminal) -> Any:
+    """This merchant's payments on this terminal during its current binding (a terminal
+    moves between merchants: STANs restart and the earlier owner's sales are not ours)."""
+    qs = Payment.objects.select_related("terminal").filter(merchant=merchant, terminal=terminal)
+    return qs.filter(created_at__gte=terminal.bound_at) if terminal.bound_at else qs
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Records an API call's answer under its key in the booking transaction (or nothing)."""
+
+    claim: Claim | None = None
+    render: Callable[[Reversal], tuple[int, Any]] | None = None
+
+    def __call__(self, r: Reversal) -> None:
+        if self.claim is not None and self.render is not None:
+            self.claim.record(*self.render(r))
+
+
+def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: int | None = None,
+                    recorder: _Answer = _Answer()) -> Reversal:
     """Undo this very payment (the worker knows which one; a terminal only knows the STAN)."""
     done = Reversal.objects.filter(merchant_id=p.merchant_id, idempotency_key=idempotency_key).first()
     if done is not None:
@@ -350,10 +386,10 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
     today = clock.business_date()
     if p.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
-                                ReversalOutcome.NOTHING_TO_UNDO, "00", source, today)
+                                ReversalOutcome.NOTHING_TO_UNDO, "00", source, today, recorder)
     if p.status in (PaymentStatus.VOIDED, PaymentStatus.REVERSED):
         return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
-                                ReversalOutcome.ALREADY_UNDONE, "00", source, today)
+                                ReversalOutcome.ALREADY_UNDONE, "00", source, today, recorder)
     result = get_channel(p.channel).reverse(_original(p))
     if result.outcome != Outcome.APPROVED:
         _event(p, "reversal_failed", result)
@@ -374,18 +410,21 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
             _event(locked, "reversed", result, f"by {source}")
             outcome = ReversalOutcome.REVERSED
         return _record_reversal(merchant, terminal, locked, idempotency_key, original_stan, fen,
-                                outcome, result.response_code, source, today)
+                                outcome, result.response_code, source, today, recorder)
 
 
 def _record_reversal(merchant: Merchant, terminal: Terminal, p: Payment | None, key: str, stan: str,
-                     amount: int | None, outcome: str, code: str, source: str, day: dt.date) -> Reversal:
+                     amount: int | None, outcome: str, code: str, source: str, day: dt.date,
+                     recorder: _Answer) -> Reversal:
     try:
         with transaction.atomic():
-            return Reversal.objects.create(
+            r = Reversal.objects.create(
                 merchant=merchant, terminal=terminal, payment=p, idempotency_key=key,
                 original_stan=stan, amount=amount, outcome=outcome, response_code=code,
                 source=source, business_date=day, created_at=clock.now(),
             )
+            recorder(r)
+            return r
     except IntegrityError:
         return Reversal.objects.get(merchant=merchant, idempotency_key=key)
 

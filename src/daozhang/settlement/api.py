@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import StrictInt
@@ -47,7 +48,7 @@ def change_account(request: HttpRequest, body: AccountChangeIn):  # type: ignore
             actor=f"api-key:{request.api_key.prefix}")  # type: ignore[attr-defined]
         from daozhang.settlement.tasks import verify_pending_accounts
 
-        verify_pending_accounts.enqueue()
+        transaction.on_commit(verify_pending_accounts.enqueue)
         return 201, {"id": str(acct.id), "account": acct.masked_number, "holder_name": acct.holder_name,
                      "status": "pending_verification", "reason": ""}
 

@@ -6,9 +6,9 @@ import re
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from daozhang.audit import services as audit
+from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.terminals.models import TRANSITIONS, Terminal, TerminalStatus
@@ -53,7 +53,7 @@ def bind_terminal(*, terminal_id: uuid.UUID, merchant_id: uuid.UUID, install_add
         t.merchant = merchant
         t.status = TerminalStatus.BOUND
         t.install_address = install_address.strip()[:200]
-        t.bound_at = timezone.now()
+        t.bound_at = clock.now()
         t.save()
         audit.record(actor=actor, action="terminal.bind", obj_type="terminal", obj_id=t.id,
                      merchant_id=merchant.id, before={"status": TerminalStatus.IN_STOCK},
@@ -73,7 +73,7 @@ def set_terminal_status(*, terminal_id: uuid.UUID, status: str, actor: str, reas
         _check(t, status)
         t.status = status
         if status == TerminalStatus.ACTIVE and t.activated_at is None:
-            t.activated_at = timezone.now()
+            t.activated_at = clock.now()
         if status == TerminalStatus.IN_STOCK:
             t.merchant = None
             t.bound_at = None

@@ -1,8 +1,8 @@
 """Exactly-once form posts: a page form carries a one-time token (a hidden field made
 when the form is shown); posting it twice — a double click, a browser retry, the back
-button — changes nothing the second time and shows the first result. The token is
-recorded in the change's own transaction (`core.once`, shared with the API's
-Idempotency-Key).
+button, two tabs — changes nothing the second time and shows the first result. The same
+mechanism as the API's Idempotency-Key (`core.once`): claimed first, recorded in the
+change's own transaction.
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from typing import Any
 from django.http import HttpRequest
 
 from daozhang.core.errors import DomainError
-from daozhang.core.once import once
+from daozhang.core.ids import PLATFORM_ID
+from daozhang.core.once import Request, once, stored
 
 
 def new_token() -> str:
     return uuid.uuid4().hex
+
+
+def _request(request: HttpRequest, token: str, redact: tuple[str, ...] = ()) -> Request:
+    merchant = getattr(request, "merchant", None)
+    return Request(merchant_id=merchant.id if merchant is not None else PLATFORM_ID,
+                   scope=f"page-user:{request.user.pk}", key=token,
+                   fingerprint=hashlib.sha256(request.path.encode()).hexdigest(), field="form_token", redact=redact)
 
 
 def run_once(request: HttpRequest, run: Callable[[], dict[str, Any]],
@@ -29,6 +37,16 @@ def run_once(request: HttpRequest, run: Callable[[], dict[str, Any]],
     token = str(request.POST.get("form_token", ""))
     if len(token) != 32 or not token.isalnum():
         raise DomainError("required", "form_token")
-    _, body, replayed = once(f"page-user:{request.user.pk}", token, hashlib.sha256(request.path.encode()).hexdigest(),
-                             lambda: (200, run()), field="form_token", with_change=True, redact=redact)
+    _, body, replayed = once(_request(request, token, redact), lambda claim: (200, run()))
     return body, replayed
+
+
+def answer_of(request: HttpRequest, token: str, path: str) -> dict[str, Any] | None:
+    """The result a form posted to `path` with `token` gave this user, if kept."""
+    req = _request(request, token)
+    try:
+        got = stored(Request(req.merchant_id, req.scope, token, hashlib.sha256(path.encode()).hexdigest(),
+                             "form_token"))
+    except DomainError:
+        return None
+    return got[1] if got else None

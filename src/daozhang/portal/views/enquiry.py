@@ -11,12 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
-from daozhang.access.models import IdempotencyRecord
 from daozhang.core.errors import DomainError
 from daozhang.portal.views.common import field_errors
 from daozhang.tracing.enquiry import enquire
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
-from daozhang.web.once import new_token, run_once
+from daozhang.web.once import answer_of, new_token, run_once
 from daozhang.web.parse import optional_date, page_language, parse_yuan
 
 
@@ -50,10 +49,9 @@ def enquiry(request: HttpRequest) -> HttpResponse:
 
 @merchant_required
 def enquiry_answer(request: HttpRequest, token: str) -> HttpResponse:
-    rec = IdempotencyRecord.objects.filter(scope=f"page-user:{request.user.pk}", key=token).first()
-    if rec is None or "matched" not in rec.body:
+    body = answer_of(request, token, reverse("portal:enquiry"))
+    if body is None or "matched" not in body:
         raise Http404
-    body = rec.body
     zh = page_language(request).startswith("zh")
     return render(request, "portal/enquiry_answer.html", {
         "answer": body, "explanation": body["explanation"][1 if zh else 0],

@@ -13,8 +13,21 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from daozhang.core.errors import DomainError
 from daozhang.merchants.models import Merchant
 from daozhang.payments.models import Payment
+from daozhang.payments.services import payments_in_binding
 from daozhang.settlement.models import SettlementBatch
+from daozhang.terminals.models import Terminal
 from daozhang.tracing.trace import Trace, trace_batch, trace_day, trace_payment
+
+
+def _by_terminal_and_stan(tid: str, stan: str) -> Payment | None:
+    """The payment with this STAN on this terminal while bound to its current merchant (STANs
+    restart when a terminal moves; an unbound terminal's latest use is what staff mean)."""
+    terminal = Terminal.objects.select_related("merchant").filter(terminal_id=tid.upper()).first()
+    if terminal is None:
+        return None
+    qs = (payments_in_binding(terminal.merchant, terminal) if terminal.merchant is not None
+          else Payment.objects.filter(terminal=terminal))
+    return qs.filter(stan=stan).order_by("-created_at").first()
 
 
 def resolve(ref: str) -> Trace:
@@ -23,7 +36,7 @@ def resolve(ref: str) -> Trace:
         merchant = Merchant.objects.filter(merchant_no=left).first()
         if merchant is not None:
             return trace_day(merchant, dt.date.fromisoformat(right))
-        p = Payment.objects.filter(terminal__terminal_id=left.upper(), stan=right).order_by("-created_at").first()
+        p = _by_terminal_and_stan(left, right)
         if p is not None:
             return trace_payment(p.merchant, p.id)
         raise CommandError(f"nothing found for {ref} / 未找到")

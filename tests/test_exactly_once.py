@@ -1,0 +1,252 @@
+"""The exactly-once mechanism itself (core.once, core.keylock): the claim, its release on a
+crash, the record written with the change, expiry. The OpenAPI-wide race test is
+test_api_races.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+
+from daozhang.core import keylock
+from daozhang.core.errors import DomainError
+from daozhang.core.ids import PLATFORM_ID
+from daozhang.core.models import IdempotencyRecord
+from daozhang.core.once import Request, once, purge_expired, stored
+from daozhang.core.tasks import purge_idempotency_records
+from daozhang.payments.models import Payment
+from tests.threads import at_once
+
+
+def _req(key: str = "k1", fingerprint: str = "f1", merchant_id: uuid.UUID = PLATFORM_ID) -> Request:
+    return Request(merchant_id=merchant_id, scope="test:1", key=key, fingerprint=fingerprint, field="Idempotency-Key")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_held_by_one_request_is_busy_for_another_until_released():
+    entered, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def first() -> None:
+        with keylock.held("once:x"):
+            entered.set()
+            release.wait(10)
+        connections.close_all()
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert entered.wait(10)
+
+    def second() -> None:
+        try:
+            with keylock.held("once:x", wait=0.05):
+                outcome.append("got it")
+        except keylock.Busy:
+            outcome.append("busy")
+        finally:
+            connections.close_all()
+
+    s = threading.Thread(target=second)
+    s.start()
+    s.join()
+    release.set()
+    t.join()
+    assert outcome == ["busy"]
+    with keylock.held("once:x", wait=0):
+        pass  # free again once the first let go
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_under_a_key_in_progress_is_answered_409_and_changes_nothing():
+    inside, release = threading.Event(), threading.Event()
+    answers: list[object] = []
+
+    def slow() -> tuple[int, dict[str, str]]:
+        inside.set()
+        release.wait(10)
+        return 201, {"id": "first"}
+
+    def first() -> None:
+        answers.append(once(_req(), lambda _c: slow()))
+        connections.close_all()
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert inside.wait(10)
+    ran = []
+    try:
+        with pytest.raises(DomainError) as err:
+            from django.test import override_settings
+
+            with override_settings(IDEMPOTENCY_WAIT_SECONDS=0.05):
+                once(_req(), lambda _c: ran.append(1) or (201, {"id": "second"}))
+        assert (err.value.code, err.value.status, err.value.field) == ("request_in_progress", 409, "Idempotency-Key")
+    finally:
+        release.set()
+        t.join()
+    assert ran == []
+    assert answers == [(201, {"id": "first"}, False)]
+    # Once the first is done, the same request gets its answer.
+    assert once(_req(), lambda _c: (201, {"id": "never"})) == (201, {"id": "first"}, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_request_gets_the_first_answer_when_the_first_finishes():
+    calls: list[int] = []
+
+    def run(_c: object) -> tuple[int, dict[str, int]]:
+        calls.append(1)
+        threading.Event().wait(0.2)
+        return 201, {"n": len(calls)}
+
+    results = at_once(lambda: once(_req("wait"), run), n=4)
+    assert calls == [1]
+    assert sorted(r[2] for r in results) == [False, True, True, True]
+    assert {json.dumps(r[:2]) for r in results} == {json.dumps((201, {"n": 1}))}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_records_nothing_and_rolls_back_the_change():
+    def fails(_c: object) -> tuple[int, object]:
+        IdempotencyRecord.objects.create(merchant_id=PLATFORM_ID, scope="side", key="effect", request_hash="h",
+                                         status_code=200, body={}, created_at=dt.datetime.now(dt.UTC),
+                                         expires_at=dt.datetime.now(dt.UTC))
+        raise DomainError("invalid", "amount")
+
+    with pytest.raises(DomainError):
+        once(_req("err"), fails)
+    assert not IdempotencyRecord.objects.exists()  # neither the change nor a record
+    assert once(_req("err"), lambda _c: (200, {"ok": True})) == (200, {"ok": True}, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_with_another_request_is_refused():
+    once(_req("k", "a"), lambda _c: (200, {}))
+    with pytest.raises(DomainError) as err:
+        once(_req("k", "b"), lambda _c: (200, {}))
+    assert (err.value.code, err.value.status) == ("idempotency_key_reused", 422)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_carry_the_merchant_and_expire(settings):
+    m = uuid.uuid4()
+    once(_req("old", merchant_id=m), lambda _c: (200, {"v": 1}))
+    rec = IdempotencyRecord.objects.get(key="old")
+    assert rec.merchant_id == m
+    assert rec.expires_at - rec.created_at == dt.timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    assert purge_expired(now=rec.expires_at - dt.timedelta(seconds=1)) == 0
+    assert stored(_req("old", merchant_id=m)) == (200, {"v": 1})
+    assert purge_expired(now=rec.expires_at + dt.timedelta(seconds=1)) == 1
+    assert stored(_req("old", merchant_id=m)) is None
+    assert purge_idempotency_records.call() == 0
+
+
+_HOLDER = textwrap.dedent("""
+    import sys, time, django
+    django.setup()
+    from daozhang.core import keylock
+    with keylock.held(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(60)
+""")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_left_by_a_killed_process_is_released(child_env):
+    """kill -9 in the middle of a request: the server (PostgreSQL) or the kernel (SQLite)
+    drops the claim with the process, so the client's retry is not refused forever."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, "once:crash"], env=child_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held", proc.stderr
+        with pytest.raises(keylock.Busy), keylock.held("once:crash", wait=0.05):
+            pass
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        with keylock.held("once:crash", wait=10):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sale_request_is_one_commit(make_merchant):
+    """The claim is a lock, not a row: the payment, its ledger entry and the stored answer
+    are one transaction, committed once."""
+    kit = make_merchant()
+    kit.sale(100, key="warm-up")  # first-use work (accounts, prepared statements) out of the count
+    commits = _count_commits(lambda: kit.sale(12_300, key="one-commit"))
+    assert Payment.objects.filter(idempotency_key="one-commit").count() == 1
+    assert IdempotencyRecord.objects.filter(key="one-commit").count() == 1
+    assert commits == 1
+
+
+def _count_commits(action) -> int:  # type: ignore[no-untyped-def]
+    """Write transactions committed while `action` runs.
+
+    PostgreSQL: transaction ids handed out, read from another session (`pg_current_snapshot`'s
+    xmax; a read-only transaction gets none, a write gets one). SQLite: every statement the
+    connection runs, traced: each COMMIT, and each write outside a transaction (its own commit).
+    """
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("prepare_threshold", None)
+        with psycopg.connect(**params, autocommit=True) as spy:
+            def xmax() -> int:
+                return int(spy.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0])
+
+            before = xmax()
+            action()
+            return xmax() - before
+    connection.ensure_connection()
+    raw = connection.connection
+    count = [0]
+
+    def trace(sql: str) -> None:
+        word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if word == "COMMIT" or (word in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH") and not raw.in_transaction):
+            count[0] += 1
+
+    raw.set_trace_callback(trace)
+    try:
+        action()
+    finally:
+        raw.set_trace_callback(None)
+    return count[0]
+
+
+def test_a_rebound_terminal_leads_to_its_current_merchant_only(make_merchant):
+    """Staff's `daozhang trace TID:STAN` and a terminal's reversal look in the terminal's
+    current binding: the earlier owner's sale with the same STAN is not reached."""
+    from daozhang.core.management.commands.trace import resolve
+    from daozhang.payments.models import PaymentStatus
+    from daozhang.terminals import services as terminals
+
+    a, b = make_merchant(), make_merchant()
+    old = a.sale(4_200, stan="000777")
+    assert old.status_code == 201, old.content
+    t = a.terminal
+    terminals.set_terminal_status(terminal_id=t.id, status="in_stock", actor="test")
+    terminals.bind_terminal(terminal_id=t.id, merchant_id=b.merchant.id, install_address="", actor="test")
+    terminals.set_terminal_status(terminal_id=t.id, status="active", actor="test")
+    with pytest.raises(Exception, match="nothing found"):
+        resolve(f"{t.terminal_id}:000777")
+    got = b.post("/api/v1/payments/reversal", {"terminal_id": t.terminal_id, "original_stan": "000777"})
+    assert got.status_code == 200 and got.json()["outcome"] == "unknown_original", got.content
+    assert Payment.objects.get(id=old.json()["id"]).status == PaymentStatus.APPROVED
+    new = b.sale(1_000, stan="000777", terminal_id=t.terminal_id).json()
+    assert resolve(f"{t.terminal_id}:000777").ref == new["id"]
