@@ -140,7 +140,7 @@ def commits_counted() -> Iterator[Callable[[Callable[[], Any]], tuple[int, list[
     """count(fn): run fn; return how many write transactions committed meanwhile (other
     connections than the test's), and what was seen."""
     if connection.vendor == "sqlite":
-        def count(fn: Callable[[], Any]) -> tuple[int, list[str]]:
+        def count_sqlite(fn: Callable[[], Any]) -> tuple[int, list[str]]:
             counter = SqliteCommits()
             connection_created.connect(counter.attach, weak=False)
             try:
@@ -148,7 +148,7 @@ def commits_counted() -> Iterator[Callable[[Callable[[], Any]], tuple[int, list[
             finally:
                 connection_created.disconnect(counter.attach)
             return counter.commits, counter.log
-        yield count
+        yield count_sqlite
         return
 
     # PostgreSQL: the COMMIT records in the WAL (pg_walinspect, PostgreSQL 15+) of the
