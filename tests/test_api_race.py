@@ -28,10 +28,11 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -363,10 +364,16 @@ class Answer:
         return f"{self.status} {self.code or ''}".strip()
 
 
-def send(base: str, call: Call, key: str, index: int = 0) -> Answer:
-    """One request on its own connection, as one client would send it."""
+def connect(base: str) -> http.client.HTTPConnection:
     url = urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname or "localhost", url.port, timeout=120)
+    conn.connect()
+    return conn
+
+
+def send(base: str, call: Call, key: str, index: int = 0, conn: http.client.HTTPConnection | None = None) -> Answer:
+    """One request on its own connection (opened here unless given), as one client would send it."""
+    conn = conn or connect(base)
     try:
         conn.request("POST", call.path, body=json.dumps(call.body, ensure_ascii=False).encode(), headers={
             "Authorization": f"Bearer {call.token}", "Idempotency-Key": key, "Accept-Language": "en",
@@ -383,16 +390,22 @@ def send(base: str, call: Call, key: str, index: int = 0) -> Answer:
 
 
 def burst(base: str, calls: list[Call], key: str) -> list[Answer]:
-    """calls[i] on thread i, all released at once; answers in call order."""
+    """calls[i] on thread i, all released at once; answers in call order. The connections
+    are opened first, so the server has a thread waiting on each when the requests leave."""
+    conns = [connect(base) for _ in calls]
     order = itertools.count()
     lock = threading.Lock()
 
     def task() -> Answer:
         with lock:
             i = next(order)
-        return send(base, calls[i], key, i)
+        return send(base, calls[i], key, i, conns[i])
 
-    return sorted(at_once(task, len(calls)), key=lambda a: a.call)
+    try:
+        return sorted(at_once(task, len(calls)), key=lambda a: a.call)
+    finally:
+        for c in conns:
+            c.close()
 
 
 def build_call(op: Operation, w: World, v: Variant) -> Call:
@@ -456,9 +469,38 @@ def staff_token(transactional_db: None) -> str:
     return issue_staff_token(user=user, name="race")[1]
 
 
+@pytest.fixture(scope="session")
+def served(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`daozhang serve` as an operator starts it (gunicorn, 2 processes x 8 threads: requests
+    really run in parallel, not taking turns on one GIL) on the test database."""
+    from bench.api_load import Server
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    server = Server(url, tmp_path_factory.mktemp("serve"))
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def base_url(transactional_db: None, request: pytest.FixtureRequest) -> str:
+    """The server the requests go to: `daozhang serve` (above), or with
+    DAOZHANG_RACE_SERVER=live pytest-django's threaded live server in this process (handy
+    for a debugger; the requests then take turns on this process's GIL)."""
+    if os.environ.get("DAOZHANG_RACE_SERVER") == "live":
+        return str(request.getfixturevalue("live_server").url)
+    return str(request.getfixturevalue("served"))
+
+
 @pytest.fixture
 def worlds(make_merchant: Callable[..., MerchantKit], staff_token: str, monkeypatch: pytest.MonkeyPatch,
-           live_server: Any) -> Callable[[], World]:
+           base_url: str) -> Callable[[], World]:
     return lambda: World(make_merchant(), staff_token, monkeypatch)
 
 
@@ -584,8 +626,8 @@ def run_race(op: Operation, make_world: Callable[[], World], base: str, mixed: b
 # -------------------------------------------------------------------------- tests
 
 
-def test_every_state_changing_operation_is_in_the_document_and_covered(live_server: Any) -> None:
-    conn = http.client.HTTPConnection(urlsplit(live_server.url).hostname, urlsplit(live_server.url).port, timeout=30)
+def test_every_state_changing_operation_is_in_the_document_and_covered(base_url: str) -> None:
+    conn = connect(base_url)
     conn.request("GET", OPENAPI)
     served = post_operations(json.loads(conn.getresponse().read()))
     conn.close()
@@ -600,14 +642,14 @@ def test_every_state_changing_operation_is_in_the_document_and_covered(live_serv
 
 @pytest.mark.parametrize("op", [_param(o) for o in OPERATIONS])
 def test_identical_requests_at_once_take_effect_once(op: Operation, worlds: Callable[[], World],
-                                                      live_server: Any) -> None:
-    run_race(op, worlds, live_server.url, mixed=False)
+                                                      base_url: str) -> None:
+    run_race(op, worlds, base_url, mixed=False)
 
 
 @pytest.mark.parametrize("op", [_param(o) for o in OPERATIONS])
 def test_different_requests_at_once_under_one_key_only_one_takes_effect(op: Operation, worlds: Callable[[], World],
-                                                                         live_server: Any) -> None:
-    run_race(op, worlds, live_server.url, mixed=True)
+                                                                         base_url: str) -> None:
+    run_race(op, worlds, base_url, mixed=True)
 
 
 
