@@ -5,8 +5,10 @@ endpoint is covered without a new test: it fails here, by its operationId, until
 `REGISTRY` below says how to make its request data. A POST marked not state-changing
 (`openapi_extra={"x-daozhang-no-op": True}` on the route) is exempt and reported as skipped.
 
-Each operation is fired at a real server (pytest-django's threaded `live_server`, one
-HTTP connection per thread, released together by `tests.threads.at_once`):
+Each operation is fired at a real server — `daozhang serve` (gunicorn, 2 processes x 8
+threads, as an operator starts it) on the test database, or pytest-django's threaded
+`live_server` with DAOZHANG_RACE_SERVER=live — one HTTP connection per thread, opened
+first and released together by `tests.threads.at_once`:
 - identical: N copies of one request under one Idempotency-Key → one effect; every answer
   is the same success (a shown-once secret is null in replays) or 409 request_in_progress;
 - mixed: N requests under one key — two or more distinct bodies/paths of the operation and
@@ -15,10 +17,12 @@ HTTP connection per thread, released together by `tests.threads.at_once`):
   idempotency_key_reused, and change nothing.
 
 "One effect" is measured, not assumed: every operation's state is built twice through the
-services (two twins, each with its own merchant), the burst goes to one twin, and the
-request that won is then sent once, alone, to the other. The database delta of the burst
+services in this process (two twins, each with its own merchant; batches are settled with
+the clock moved here, the server keeps the real clock), the burst goes to one twin, and
+the request that won is then sent once, alone, to the other. The database delta of the burst
 must equal the delta of that single request: row counts of every table (but the
-idempotency records, whose layout is the mechanism's business) and the ledger's balance
+idempotency records, whose layout is the mechanism's business, and the ledger accounts,
+opened on first use, shards at random) plus the ledger's entries, postings and balance
 per account purpose (platform shards summed; accounts of the twin's merchant as one role,
 so the twins compare), and the ledger check is OK at the end.
 """
