@@ -46,9 +46,9 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from daozhang.access.models import IdempotencyRecord
 from daozhang.access.services import issue_staff_token
 from daozhang.core import clock as core_clock
+from daozhang.core.models import IdempotencyRecord
 from daozhang.ledger.models import Account
 from daozhang.ledger.selectors import check_ledger
 from daozhang.risk.services import hold_funds

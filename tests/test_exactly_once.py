@@ -1,6 +1,6 @@
 """The exactly-once mechanism itself (core.once, core.keylock): the claim, its release on a
 crash, the record written with the change, expiry. The OpenAPI-wide race test is
-test_api_races.py."""
+test_api_race.py; one commit per sale is counted in test_api_race_regressions.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from daozhang.core import keylock
 from daozhang.core.errors import DomainError
@@ -177,56 +177,6 @@ def test_a_claim_left_by_a_killed_process_is_released(child_env):
     finally:
         if proc.poll() is None:
             proc.kill()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_one_sale_request_is_one_commit(make_merchant):
-    """The claim is a lock, not a row: the payment, its ledger entry and the stored answer
-    are one transaction, committed once."""
-    kit = make_merchant()
-    kit.sale(100, key="warm-up")  # first-use work (accounts, prepared statements) out of the count
-    commits = _count_commits(lambda: kit.sale(12_300, key="one-commit"))
-    assert Payment.objects.filter(idempotency_key="one-commit").count() == 1
-    assert IdempotencyRecord.objects.filter(key="one-commit").count() == 1
-    assert commits == 1
-
-
-def _count_commits(action) -> int:  # type: ignore[no-untyped-def]
-    """Write transactions committed while `action` runs.
-
-    PostgreSQL: transaction ids handed out, read from another session (`pg_current_snapshot`'s
-    xmax; a read-only transaction gets none, a write gets one). SQLite: every statement the
-    connection runs, traced: each COMMIT, and each write outside a transaction (its own commit).
-    """
-    if connection.vendor == "postgresql":
-        import psycopg
-
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        params.pop("prepare_threshold", None)
-        with psycopg.connect(**params, autocommit=True) as spy:
-            def xmax() -> int:
-                return int(spy.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0])
-
-            before = xmax()
-            action()
-            return xmax() - before
-    connection.ensure_connection()
-    raw = connection.connection
-    count = [0]
-
-    def trace(sql: str) -> None:
-        word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-        if word == "COMMIT" or (word in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH") and not raw.in_transaction):
-            count[0] += 1
-
-    raw.set_trace_callback(trace)
-    try:
-        action()
-    finally:
-        raw.set_trace_callback(None)
-    return count[0]
 
 
 def test_a_rebound_terminal_leads_to_its_current_merchant_only(make_merchant):
