@@ -155,7 +155,8 @@ def test_malformed_reversal_amount_is_refused(merchant_kit, unchanged, amount, c
 
 BAD_SALES = [
     pytest.param({"terminal_id": "ZZZZ9999"}, 404, "unknown_terminal", "terminal_id", id="unknown-terminal"),
-    pytest.param({"terminal_id": ""}, 404, "unknown_terminal", "terminal_id", id="empty-terminal"),
+    pytest.param({"terminal_id": ""}, 400, "invalid", "terminal_id", id="empty-terminal"),
+    pytest.param({"terminal_id": "T000-001"}, 400, "invalid", "terminal_id", id="terminal-dash"),
     pytest.param({"terminal_id": MISSING}, 400, "required", "terminal_id", id="missing-terminal"),
     pytest.param({"stan": "12345"}, 400, "invalid", "stan", id="stan-5-digits"),
     pytest.param({"stan": "1234567"}, 400, "invalid", "stan", id="stan-7-digits"),
@@ -272,9 +273,9 @@ def test_wallet_code_must_be_ascii_digits(merchant_kit, unchanged, code):
     unchanged()
 
 
-def test_nul_in_terminal_id_is_a_clean_404(merchant_kit, unchanged, request):
+def test_nul_in_terminal_id_is_a_clean_400(merchant_kit, unchanged, request):
     unchanged.snap()
-    assert_error(merchant_kit.post(SALE, sale_body(merchant_kit, terminal_id="T\x00")), 404, "unknown_terminal",
+    assert_error(merchant_kit.post(SALE, sale_body(merchant_kit, terminal_id="T\x00")), 400, "invalid",
                  "terminal_id")
     unchanged()
 
@@ -290,7 +291,6 @@ def test_nul_in_lookup_rrn_is_not_a_server_error(merchant_kit, request):
 @pytest.mark.parametrize(("raw", "content_type"), [
     pytest.param("{not json", "application/json", id="broken-json"),
     pytest.param('{"amount": 100,}', "application/json", id="trailing-comma"),
-    pytest.param("amount=100&stan=123456", "application/x-www-form-urlencoded", id="form-encoded"),
 ])
 def test_unparseable_body_is_invalid_json_naming_the_body(merchant_kit, unchanged, raw, content_type):
     unchanged.snap()
@@ -309,12 +309,19 @@ def test_unparseable_body_is_a_400_without_a_traceback(merchant_kit, unchanged):
     unchanged()
 
 
-@pytest.mark.parametrize(("raw", "field"), [("", "body"), ("[]", "terminal_id"), ("null", "terminal_id"),
-                                            ('"sale"', "terminal_id"), ("{}", "terminal_id")])
-def test_empty_or_non_object_body_is_required_field(merchant_kit, unchanged, raw, field):
+@pytest.mark.parametrize(("raw", "field"), [("", "body"), ("{}", "terminal_id")])
+def test_empty_body_is_required_field(merchant_kit, unchanged, raw, field):
     unchanged.snap()
     r = merchant_kit.client.post(SALE, data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="b")
     assert_error(r, 400, "required", field)
+    unchanged()
+
+
+@pytest.mark.parametrize("raw", ["[]", "null", '"sale"', "[1, 2]", "12"])
+def test_a_body_that_is_not_a_json_object_is_refused(merchant_kit, unchanged, raw):
+    unchanged.snap()
+    r = merchant_kit.client.post(SALE, data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="b")
+    assert_error(r, 400, "not_an_object", "body")
     unchanged()
 
 
