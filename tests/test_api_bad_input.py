@@ -393,8 +393,8 @@ def test_reversal_bad_input(merchant_kit, unchanged, body, status, code, field):
     ({"amount_min": "ten"}, "not_integer_fen", "amount_min"),
     ({"amount_min": 500, "amount_max": 100}, "amount_range", "amount_min"),
     ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "date_range", "date_from"),
-    ({"date_from": "2026-13-01"}, "invalid", "date_from"),
-    ({"date_to": "yesterday"}, "invalid", "date_to"),
+    ({"date_from": "2026-13-01"}, "bad_date", "date_from"),
+    ({"date_to": "yesterday"}, "bad_date", "date_to"),
     ({"last4": "12"}, "bad_last4", "last4"),
     ({"last4": "12a4"}, "bad_last4", "last4"),
     ({"last4": "12345"}, "bad_last4", "last4"),
@@ -417,7 +417,7 @@ def test_bad_lookup_and_detail(merchant_kit):
     assert_error(merchant_kit.get("/api/v1/payments/lookup"), 400, "required", "rrn")
     assert_error(merchant_kit.get("/api/v1/payments/lookup", terminal_id=merchant_kit.terminal.terminal_id), 400,
                  "required", "rrn")
-    assert_error(merchant_kit.get("/api/v1/payments/lookup", rrn="1", business_date="2026-02-30"), 400, "invalid",
+    assert_error(merchant_kit.get("/api/v1/payments/lookup", rrn="1", business_date="2026-02-30"), 400, "bad_date",
                  "business_date")
     assert_error(merchant_kit.get("/api/v1/payments/12345"), 400, "invalid", "payment_id")
     assert_error(merchant_kit.get("/api/v1/payments/00000000-0000-7000-8000-000000000000"), 404, "not_found",
@@ -486,7 +486,7 @@ BAD_ONBOARDING = [
     pytest.param({"bank_account.holder_name": "  "}, "required", "bank_account.holder_name", id="holder-blank"),
     pytest.param({"region_code": "29"}, "invalid", "region_code", id="region-short"),
     pytest.param({"legal_name": ""}, "required", "legal_name", id="legal-name-empty"),
-    pytest.param({"legal_name": "名" * 201}, "invalid", "legal_name", id="legal-name-too-long"),
+    pytest.param({"legal_name": "名" * 201}, "too_long", "legal_name", id="legal-name-too-long"),
     pytest.param({"legal_name": MISSING}, "required", "legal_name", id="legal-name-missing"),
     pytest.param({"bank_account": MISSING}, "required", "bank_account", id="bank-account-missing"),
     pytest.param({"settlement_cycle": "T7"}, "invalid", "settlement_cycle", id="settlement-cycle"),
@@ -550,7 +550,7 @@ def test_bad_staff_status_changes(staff, merchant_kit, unchanged):
     mid, tpk = merchant_kit.merchant.id, merchant_kit.terminal.id
     unchanged.snap()
     assert_error(staff_post(staff, f"/api/v1/staff/merchants/{mid}/status", {"status": "frozen", "reason": "x"}),
-                 400, "bad_transition", "status")
+                 400, "invalid", "status")
     assert_error(staff_post(staff, f"/api/v1/staff/merchants/{mid}/status", {"status": "closed"}),
                  400, "required", "reason")
     assert_error(staff_post(staff, "/api/v1/staff/merchants/00000000-0000-7000-8000-000000000000/status",

@@ -15,14 +15,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
@@ -100,6 +101,17 @@ class ApiEdgeMiddleware:
             return json_error(request, DomainError("internal", None, {"ref": ref}, status))
         code = {401: "unauthenticated", 403: "forbidden"}.get(status, "invalid")
         return json_error(request, DomainError(code, None, status=status))
+
+
+def checked_stream(chunks: Iterator[str | bytes], content_type: str, filename: str) -> StreamingHttpResponse:
+    """A streamed download that has started before its first byte is sent: the header
+    and the first row are produced here (the query runs), so bad input or a failing query
+    is an error answer, never a 200 whose file stops half way."""
+    it = iter(chunks)
+    head = list(itertools.islice(it, 2))
+    resp = StreamingHttpResponse(itertools.chain(head, it), content_type=content_type)
+    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
 
 
 class JsonObjectParser(Parser):
