@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import Resolver404, resolve
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
@@ -55,6 +56,15 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _routed(request: HttpRequest) -> bool:
+    """Whether a route answers the path (an unknown route is 404 whatever its body)."""
+    try:
+        resolve(request.path_info)
+    except Resolver404:
+        return False
+    return True
+
+
 class ApiEdgeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -79,7 +89,7 @@ class ApiEdgeMiddleware:
             return json_error(request, DomainError("invalid", "Content-Length"))
         if length > body_limit():
             return json_error(request, DomainError("payload_too_large", "body", {"limit": body_limit()}, 413))
-        if length and not _is_json(request.META.get("CONTENT_TYPE", "")):
+        if length and not _is_json(request.META.get("CONTENT_TYPE", "")) and _routed(request):
             return json_error(request, DomainError("unsupported_media_type", "Content-Type", status=415))
         return None
 
