@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,6 +36,8 @@ from daozhang.core.inputs import IDEMPOTENCY_KEY_MAX
 log = logging.getLogger("daozhang.api")
 
 API_PREFIX = "/api/"
+IDEMPOTENCY_KEY_PATTERN = f"^[\\x21-\\x7e]([\\x20-\\x7e]{{0,{IDEMPOTENCY_KEY_MAX - 2}}}[\\x21-\\x7e])?$"
+IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -91,6 +94,11 @@ class ApiEdgeMiddleware:
             return json_error(request, DomainError("payload_too_large", "body", {"limit": body_limit()}, 413))
         if length and not _is_json(request.META.get("CONTENT_TYPE", "")) and _routed(request):
             return json_error(request, DomainError("unsupported_media_type", "Content-Type", status=415))
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and key.strip() and not IDEMPOTENCY_KEY_RE.fullmatch(key):
+            # Printable ASCII, no blanks around, at most 120: what the OpenAPI document says
+            # (the code is core.http.idempotent's for a key it cannot use).
+            return json_error(request, DomainError("idempotency_key_missing", "Idempotency-Key"))
         return None
 
     def _as_json(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -189,7 +197,7 @@ def document_contract(schema: dict[str, Any]) -> dict[str, Any]:
                         "description": "One key per intended change; a replay gets the first answer "
                                        "(幂等键：同一键重放返回首次结果)",
                         "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX,
-                                   "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+                                   "pattern": IDEMPOTENCY_KEY_PATTERN},
                     })
             responses = op["responses"]  # ninja keys them by int
             for status in sorted(statuses):
