@@ -18,8 +18,9 @@ staff_router = Router(tags=["staff: terminals 运营：终端"])
 
 
 class TerminalIn(Schema):
-    serial_number: Annotated[str, Code(r"^[A-Z0-9-]{6,40}$", "Device serial number: 6-40 capitals, digits, -")]
-    terminal_id: Annotated[str, Code(r"^[0-9A-Z]{8}$", "8 capitals or digits (ISO 8583 field 41)")]
+    # Letters are stored in capitals (lkl-a8-0001 is LKL-A8-0001).
+    serial_number: Annotated[str, Code(r"^[A-Za-z0-9-]{6,40}$", "Device serial number: 6-40 letters, digits, -")]
+    terminal_id: Annotated[str, Code(r"^[0-9A-Za-z]{8}$", "8 letters or digits (ISO 8583 field 41)")]
     model: Annotated[str, Text(60, required=False)] = ""
 
 
