@@ -264,7 +264,8 @@ def test_every_api_route_is_covered_by_these_tests():
     assert found == MERCHANT_ROUTES | STAFF_ROUTES
     for path, ops in schema["paths"].items():
         for method, op in ops.items():
-            scheme = "StaffTokenAuth" if (method, path) in STAFF_ROUTES else "MerchantKeyAuth"
+            # Staff operations check the permission in the authentication step (core.edge).
+            scheme = "StaffPermission" if (method, path) in STAFF_ROUTES else "MerchantKeyAuth"
             assert op.get("security") == [{scheme: []}], (method, path)
 
 

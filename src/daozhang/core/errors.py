@@ -99,6 +99,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Something went wrong on our side; nothing was changed. Reference: {ref}.",
         "系统内部错误，未做任何变更。参考号：{ref}。",
     ),
+    "bad_date": ("Write the date as YYYY-MM-DD, such as 2026-05-01.", "日期须写成 YYYY-MM-DD 格式，如 2026-05-01。"),
+    "date_out_of_range": (
+        "The date must be between {first} and {last}.",
+        "日期须在 {first} 至 {last} 之间。",
+    ),
+    "bad_text": (
+        "The text contains characters that are not allowed (control, bidi-override or invisible characters).",
+        "文本含有不允许的字符（控制字符、双向文本控制符或不可见字符）。",
+    ),
+    "too_long": ("The value is longer than the maximum of {max} characters.", "长度超过上限 {max} 个字符。"),
+    "out_of_range": ("The number is out of the range this field can hold.", "数值超出该字段允许的范围。"),
+    "not_an_object": ("The request body must be a JSON object ({{…}}).", "请求内容须为 JSON 对象（{{…}}）。"),
+    "unsupported_media_type": (
+        "Send the request body as JSON, with Content-Type: application/json.",
+        "请求内容须为 JSON，并带 Content-Type: application/json。",
+    ),
+    "payload_too_large": (
+        "The request body is larger than the limit of {limit} bytes.",
+        "请求内容超过 {limit} 字节的上限。",
+    ),
+    "method_not_allowed": (
+        "This method is not allowed here; allowed: {allowed}.",
+        "此地址不支持该请求方法；支持：{allowed}。",
+    ),
     "ledger_unbalanced": ("The ledger entry does not balance.", "会计分录借贷不平衡。"),
 }
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -17,7 +19,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from daozhang.access.services import merchant_for_key, staff_for_token
-from daozhang.core.errors import DomainError, pick_language
+from daozhang.core.errors import CATALOGUE, DomainError, pick_language
 from daozhang.core.ids import PLATFORM_ID
 from daozhang.core.once import Claim, once
 from daozhang.core.once import Request as OnceRequest
@@ -83,15 +85,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
         first = exc.errors[0] if exc.errors else {}
         field = _field_of(list(first.get("loc", [])))
         kind = str(first.get("type", ""))
-        if kind == "missing":
+        params: dict[str, Any] = {}
+        if kind in CATALOGUE:  # the input types of core.inputs name their reason as the error type
+            code, params = kind, dict(first.get("ctx") or {})
+        elif kind == "missing":
             code = "required"
         elif kind.startswith("json"):
             code = "invalid_json"
         elif field.split(".")[-1] in ("amount", "amount_min", "amount_max"):
             code = "not_integer_fen"
+        elif kind in ("model_type", "dict_type", "model_attributes_type"):
+            code = "not_an_object"
         else:
             code = "invalid"
-        return error_response(api, request, DomainError(code, field, status=400))
+        return error_response(api, request, DomainError(code, field, params, status=400))
 
     @api.exception_handler(AuthenticationError)
     def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
@@ -99,6 +106,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, DomainError):  # the body parser's own reason
+            return error_response(api, request, exc.__cause__)
         if exc.status_code == 400 and "parse request body" in exc.message:
             return error_response(api, request, DomainError("invalid_json", "body", status=400))
         code = "not_found" if exc.status_code == 404 else "invalid"
@@ -109,9 +118,25 @@ def install_error_handlers(api: NinjaAPI) -> None:
         if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
             # PostgreSQL cannot store NUL in text; nothing was written.
             return error_response(api, request, DomainError("invalid", None, status=400))
+        if isinstance(exc, RequestDataTooBig):
+            return error_response(api, request, DomainError(
+                "payload_too_large", "body", {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, 413))
+        if _out_of_range(exc):
+            # A number the database cannot hold (PostgreSQL "bigint out of range", SQLite
+            # "integer overflow" or the ledger's 64-bit guard): the transaction was rolled
+            # back, so nothing was written.
+            return error_response(api, request, DomainError("out_of_range", None, status=400))
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error ref=%s path=%s", ref, request.path)
         return error_response(api, request, DomainError("internal", None, {"ref": ref}, 500))
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    if not isinstance(exc, DatabaseError | OverflowError):
+        return False
+    text = str(exc).lower()
+    return isinstance(exc, OverflowError) or any(
+        s in text for s in ("out of range", "integer overflow", "ledger_out_of_range"))
 
 
 def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]],

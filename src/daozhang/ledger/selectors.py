@@ -62,15 +62,7 @@ def check_ledger(limit: int = 1000) -> CheckResult:
         postings = cur.fetchone()[0]
         cur.execute("SELECT COUNT(*) FROM ledger_account")
         accounts = cur.fetchone()[0]
-        unbalanced_sql = (
-            "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM ledger_entry e"
-            " LEFT JOIN ledger_posting p ON p.entry_id = e.id"
-            " GROUP BY e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2")
-        wrong_sql = (
-            "SELECT a.code, a.balance, COALESCE(s.total, 0) FROM ledger_account a"
-            " LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_posting"
-            " GROUP BY account_id) s ON s.account_id = a.id"
-            " WHERE a.balance <> COALESCE(s.total, 0)")
+        unbalanced_sql, wrong_sql = _CHECK_SQL["sqlite" if connection.vendor == "sqlite" else "sql"]
         found = {}
         for name, sql in (("unbalanced", unbalanced_sql), ("wrong", wrong_sql)):
             cur.execute(f"SELECT COUNT(*) FROM ({sql}) x")  # noqa: S608 - constant SQL
@@ -80,9 +72,52 @@ def check_ledger(limit: int = 1000) -> CheckResult:
                 cur.execute(f"{sql} LIMIT %s", [limit])
                 rows = cur.fetchall()
             found[name] = (count, rows)
-        unbalanced = [(str(uuid.UUID(str(r[0]))), int(r[1]), int(r[2])) for r in found["unbalanced"][1]]
-        wrong = [(r[0], int(r[1]), int(r[2])) for r in found["wrong"][1]]
+        unbalanced = [(str(uuid.UUID(str(r[0]))), _exact(r[1:3]), int(r[3])) for r in found["unbalanced"][1]]
+        wrong = [(r[0], _exact_balance(r[1]), _exact(r[2:4])) for r in found["wrong"][1]]
     return CheckResult(entries, postings, accounts, unbalanced, wrong, found["unbalanced"][0], found["wrong"][0])
+
+
+# SQLite's SUM() raises "integer overflow" past 64 bits, and its `+` and `*` turn into
+# REAL. So there each amount is split into a high and a low part, amount = hi * 2^32 + lo
+# (SQLite's `/` and `%` truncate toward zero), whose sums cannot overflow for fewer than
+# 2^31 postings a group; Python adds them back exactly. Two totals are equal exactly when
+# (hi1 - hi2) * 2^32 = lo2 - lo1 once the low sums are brought under 2^32 (carry). PostgreSQL
+# sums bigint into numeric, which does not overflow.
+_SPLIT = 4294967296
+_SQLITE_SUMS = (f"SUM(p.amount / {_SPLIT}) + SUM(p.amount % {_SPLIT}) / {_SPLIT} AS hi,"
+                f" SUM(p.amount % {_SPLIT}) % {_SPLIT} AS lo")
+_CHECK_SQL = {
+    "sql": (
+        "SELECT e.id, COALESCE(SUM(p.amount), 0), 0, COUNT(p.id) FROM ledger_entry e"
+        " LEFT JOIN ledger_posting p ON p.entry_id = e.id"
+        " GROUP BY e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2",
+        "SELECT a.code, a.balance, COALESCE(s.total, 0), 0 FROM ledger_account a"
+        " LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_posting"
+        " GROUP BY account_id) s ON s.account_id = a.id"
+        " WHERE a.balance <> COALESCE(s.total, 0)",
+    ),
+    "sqlite": (
+        "SELECT e.id, COALESCE(s.hi, 0), COALESCE(s.lo, 0), COALESCE(s.n, 0) FROM ledger_entry e"  # noqa: S608
+        f" LEFT JOIN (SELECT p.entry_id, {_SQLITE_SUMS}, COUNT(*) AS n FROM ledger_posting p"
+        " GROUP BY p.entry_id) s ON s.entry_id = e.id"
+        " WHERE COALESCE(s.hi, 0) <> 0 OR COALESCE(s.lo, 0) <> 0 OR COALESCE(s.n, 0) < 2",
+        "SELECT a.code, a.balance, COALESCE(s.hi, 0), COALESCE(s.lo, 0) FROM ledger_account a"  # noqa: S608
+        f" LEFT JOIN (SELECT p.account_id, {_SQLITE_SUMS} FROM ledger_posting p"
+        " GROUP BY p.account_id) s ON s.account_id = a.id"
+        " WHERE typeof(a.balance) <> 'integer'"
+        f" OR (a.balance / {_SPLIT} - COALESCE(s.hi, 0)) * {_SPLIT} <> COALESCE(s.lo, 0) - a.balance % {_SPLIT}",
+    ),
+}
+
+
+def _exact(parts: tuple[object, ...] | list[object]) -> int:
+    hi, lo = (int(p) for p in parts)  # type: ignore[call-overload]
+    return hi * _SPLIT + lo if connection.vendor == "sqlite" else hi + lo
+
+
+def _exact_balance(value: object) -> int:
+    # A balance stored as REAL (written before the 64-bit guard) is shown as the nearest integer.
+    return int(value)  # type: ignore[call-overload]
 
 
 def entry_postings(entry_id: uuid.UUID) -> list[tuple[str, int]]:

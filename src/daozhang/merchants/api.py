@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from daozhang.access.services import issue_api_key
+from daozhang.core.edge import StaffPermission
 from daozhang.core.errors import DomainError
 from daozhang.core.http import idempotent, require_perm
+from daozhang.core.inputs import Code, Password, Text, Username
 from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants import services
@@ -89,36 +92,42 @@ def balance(request: HttpRequest):  # type: ignore[no-untyped-def]
     return Status(200, {"unsettled": fen, "unsettled_display": Money(fen).display(), "currency": "CNY"})
 
 
+# Lengths are the columns' (merchants.models); formats the services check name the field too.
+AccountType = Literal["corporate", "personal"]
+Cnaps = Annotated[str, Code(r"^([0-9]{12})?$", "CNAPS bank branch code: 12 digits, or empty")]
+
+
 class BankAccountIn(Schema):
-    holder_name: str
-    account_number: str
-    bank_name: str
-    account_type: str
-    bank_branch_code: str = ""
+    holder_name: Annotated[str, Text(200)]
+    account_number: Annotated[str, Text(40, required=False, description="8-30 digits (corporate) or a 16-19 "
+                                                                        "digit card number (personal)")]
+    bank_name: Annotated[str, Text(100)]
+    account_type: AccountType
+    bank_branch_code: Cnaps = ""
 
 
 class OnboardIn(Schema):
-    legal_name: str
-    short_name: str
-    uscc: str
-    mcc: str
-    region_code: str
-    contact_name: str
-    contact_phone: str
-    contact_email: str = ""
-    address: str = ""
-    fee_plan: str = "standard"
-    settlement_cycle: str = "T1"
+    legal_name: Annotated[str, Text(200)]
+    short_name: Annotated[str, Text(60)]
+    uscc: Annotated[str, Text(18, required=False, description="Unified social credit code, 18 characters")]
+    mcc: Annotated[str, Text(4, required=False, description="Merchant category code, 4 digits")]
+    region_code: Annotated[str, Text(4, required=False, description="Region code, 4 digits")]
+    contact_name: Annotated[str, Text(60)]
+    contact_phone: Annotated[str, Text(20, required=False, description="Mainland China mobile number")]
+    contact_email: Annotated[str, Text(254, required=False)] = ""
+    address: Annotated[str, Text(200, required=False)] = ""
+    fee_plan: Annotated[str, Text(40, required=False, description="A fee plan code")] = "standard"
+    settlement_cycle: Literal["T1", "D0"] = "T1"
     bank_account: BankAccountIn
 
 
 class StatusIn(Schema):
-    status: str
-    reason: str
+    status: Literal["active", "suspended", "closed"]
+    reason: Annotated[str, Text(300)]
 
 
 class ApiKeyIn(Schema):
-    name: str
+    name: Annotated[str, Text(60)]
 
 
 class ApiKeyOut(Schema):
@@ -129,9 +138,9 @@ class ApiKeyOut(Schema):
 
 
 class MerchantUserIn(Schema):
-    username: str
-    password: str
-    role: str = "owner"
+    username: Username
+    password: Password
+    role: Literal["owner", "cashier"] = "owner"
 
 
 class MerchantUserOut(Schema):
@@ -141,7 +150,8 @@ class MerchantUserOut(Schema):
     merchant_no: str
 
 
-@staff_router.post("/merchants", response={201: MerchantOut, **ERRORS}, summary="Onboard a merchant 商户入网")
+@staff_router.post("/merchants", auth=StaffPermission("merchants.add_merchant"),
+                   response={201: MerchantOut, **ERRORS}, summary="Onboard a merchant 商户入网")
 def onboard(request: HttpRequest, body: OnboardIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "merchants.add_merchant")
 
@@ -154,7 +164,8 @@ def onboard(request: HttpRequest, body: OnboardIn):  # type: ignore[no-untyped-d
     return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
 
 
-@staff_router.get("/merchants/{merchant_id}", response={200: MerchantOut, **ERRORS})
+@staff_router.get("/merchants/{merchant_id}", auth=StaffPermission("merchants.view_merchant"),
+                  response={200: MerchantOut, **ERRORS})
 def get_merchant(request: HttpRequest, merchant_id: uuid.UUID):  # type: ignore[no-untyped-def]
     require_perm(request, "merchants.view_merchant")
     m = Merchant.objects.select_related("fee_plan").filter(id=merchant_id).first()
@@ -163,7 +174,8 @@ def get_merchant(request: HttpRequest, merchant_id: uuid.UUID):  # type: ignore[
     return Status(200, MerchantOut.of(m))
 
 
-@staff_router.post("/merchants/{merchant_id}/status", response={200: MerchantOut, **ERRORS},
+@staff_router.post("/merchants/{merchant_id}/status", auth=StaffPermission("merchants.change_merchant"),
+                   response={200: MerchantOut, **ERRORS},
                    summary="Suspend, reactivate or close 暂停/恢复/注销")
 def merchant_status(request: HttpRequest, merchant_id: uuid.UUID, body: StatusIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "merchants.change_merchant")
@@ -176,7 +188,8 @@ def merchant_status(request: HttpRequest, merchant_id: uuid.UUID, body: StatusIn
     return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
 
 
-@staff_router.post("/merchants/{merchant_id}/api-keys", response={201: ApiKeyOut, **ERRORS},
+@staff_router.post("/merchants/{merchant_id}/api-keys", auth=StaffPermission("access.add_apikey"),
+                   response={201: ApiKeyOut, **ERRORS},
                    summary="Issue an API key (shown once) 签发 API 密钥")
 def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "access.add_apikey")
@@ -185,14 +198,15 @@ def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  
         raise DomainError("unknown_merchant", "merchant_id", status=404)
 
     def run() -> tuple[int, object]:
-        key, raw = issue_api_key(merchant=m, name=body.name[:60] or "api", actor=actor)
+        key, raw = issue_api_key(merchant=m, name=body.name, actor=actor)
         return 201, {"id": str(key.id), "name": key.name, "prefix": key.prefix, "key": raw}
 
     # The raw key is never written anywhere: a replay answers with the key's id, not the key.
     return idempotent(request, f"staff:{request.staff_user.id}", run, redact=("key",))  # type: ignore[attr-defined]
 
 
-@staff_router.post("/merchants/{merchant_id}/users", response={201: MerchantUserOut, **ERRORS},
+@staff_router.post("/merchants/{merchant_id}/users", auth=StaffPermission("merchants.add_merchantuser"),
+                   response={201: MerchantUserOut, **ERRORS},
                    summary="Create a portal login for a merchant 创建商户登录账号")
 def new_merchant_user(request: HttpRequest, merchant_id: uuid.UUID, body: MerchantUserIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "merchants.add_merchantuser")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -153,7 +154,8 @@ def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str
     merchant = Merchant.objects.filter(id=merchant_id).first()
     if merchant is None:
         raise DomainError("unknown_merchant", "merchant_id", status=404)
-    name = v.clean_required(username, "username", 60)
+    # Django stores a username NFKC-normalised (ｍerchant1 is merchant1): compare it so.
+    name = unicodedata.normalize("NFKC", v.clean_required(username, "username", 60))
     if role not in MerchantRole.values:
         raise DomainError("invalid", "role")
     user_model = get_user_model()
@@ -163,11 +165,14 @@ def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str
         raise DomainError("weak_password", "password", {"detail": " ".join(exc.messages)}) from exc
     if user_model.objects.filter(username=name).exists():
         raise DomainError("duplicate", "username")
-    with transaction.atomic():
-        user = user_model.objects.create_user(username=name, password=password)
-        mu = MerchantUser.objects.create(user=user, merchant=merchant, role=role)
-        audit.record(actor=actor, action="merchant_user.create", obj_type="merchant_user", obj_id=user.pk,
-                     merchant_id=merchant.id, after={"username": name, "role": role})
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(username=name, password=password)
+            mu = MerchantUser.objects.create(user=user, merchant=merchant, role=role)
+            audit.record(actor=actor, action="merchant_user.create", obj_type="merchant_user", obj_id=user.pk,
+                         merchant_id=merchant.id, after={"username": name, "role": role})
+    except IntegrityError as exc:  # the same name created at the same moment
+        raise DomainError("duplicate", "username") from exc
     return mu
 
 
@@ -180,6 +185,9 @@ def request_account_change(*, merchant_id: uuid.UUID, data: BankAccountInput, ac
     merchant = Merchant.objects.filter(id=merchant_id).first()
     if merchant is None:
         raise DomainError("unknown_merchant", "merchant_id", status=404)
+    if merchant.status != MerchantStatus.ACTIVE:
+        # A suspended merchant's money is under review: its payee cannot change meanwhile.
+        raise DomainError("merchant_not_active", "merchant", {"status": merchant.status}, status=409)
     if data.account_type not in BankAccountType.values:
         raise DomainError("invalid", "account_type")
     holder = v.clean_required(data.holder_name, "holder_name", 200)

@@ -5,20 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest
 from ninja import Router, Status
 
+from daozhang.core.edge import checked_stream
 from daozhang.core.http import idempotency_key, idempotent_booking
+from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
 from daozhang.core.once import Claim
 from daozhang.payments import selectors, services
 from daozhang.payments.models import Payment, Reversal
 from daozhang.payments.schemas import (
+    Channel,
+    Cursor,
     ErrorOut,
+    Last4,
     PaymentOut,
     PaymentPage,
+    PaymentStatus,
     ReversalIn,
     ReversalOut,
+    Rrn,
     SaleIn,
+    StanRef,
+    TerminalRef,
     VoidIn,
 )
 
@@ -94,10 +103,10 @@ def _filter(
 
 @router.get("/payments", response={200: PaymentPage, **ERRORS}, summary="List payments 交易查询")
 def list_payments(  # type: ignore[no-untyped-def]
-    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None,
-    status: str | None = None, channel: str | None = None, amount_min: int | None = None,
-    amount_max: int | None = None, last4: str | None = None, terminal_id: str | None = None,
-    cursor: str | None = None, before: str | None = None, limit: int = 50,
+    request: HttpRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
+    status: PaymentStatus | None = None, channel: Channel | None = None, amount_min: AmountFenQuery | None = None,
+    amount_max: AmountFenQuery | None = None, last4: Last4 | None = None, terminal_id: TerminalRef | None = None,
+    cursor: Cursor | None = None, before: Cursor | None = None, limit: Limit = 50,
 ):
     f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
     got = selectors.page(selectors.payments_for(_merchant(request), f), cursor, limit, before=before)
@@ -107,22 +116,20 @@ def list_payments(  # type: ignore[no-untyped-def]
 
 @router.get("/payments/export.csv", summary="Export payments as CSV 导出", response={200: None, **ERRORS})
 def export(  # type: ignore[no-untyped-def]
-    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None,
-    status: str | None = None, channel: str | None = None, amount_min: int | None = None,
-    amount_max: int | None = None, last4: str | None = None, terminal_id: str | None = None,
+    request: HttpRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
+    status: PaymentStatus | None = None, channel: Channel | None = None, amount_min: AmountFenQuery | None = None,
+    amount_max: AmountFenQuery | None = None, last4: Last4 | None = None, terminal_id: TerminalRef | None = None,
 ):
     f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
     qs = selectors.payments_for(_merchant(request), f)
-    resp = StreamingHttpResponse(selectors.export_csv(qs), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = 'attachment; filename="payments.csv"'
-    return resp
+    return checked_stream(selectors.export_csv(qs), "text/csv; charset=utf-8", "payments.csv")
 
 
 @router.get("/payments/lookup", response={200: list[PaymentOut], **ERRORS},
             summary="Find by RRN, or terminal + STAN 按参考号或终端+流水号查询")
 def lookup(  # type: ignore[no-untyped-def]
-    request: HttpRequest, rrn: str | None = None, terminal_id: str | None = None,
-    stan: str | None = None, business_date: dt.date | None = None,
+    request: HttpRequest, rrn: Rrn | None = None, terminal_id: TerminalRef | None = None,
+    stan: StanRef | None = None, business_date: BusinessDate | None = None,
 ):
     rows = selectors.lookup(_merchant(request), rrn=rrn, terminal_id=terminal_id, stan=stan,
                             business_date=business_date)

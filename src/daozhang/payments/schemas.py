@@ -1,35 +1,53 @@
-"""API shapes for payments. Amounts are integer fen (StrictInt: 12.0 and "12" are refused)."""
+"""API shapes for payments. Input rules are core.inputs' (amounts: integer fen, 12.0 and "12" refused)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field, StrictInt
+from pydantic import Field
 
+from daozhang.core.inputs import AmountFen, Code, Text
 from daozhang.core.money import Money
 from daozhang.payments.models import Payment, Reversal
 
+Channel = Literal["card", "wechat", "alipay"]
+EntryMode = Literal["swipe", "chip", "contactless", "qr"]
+PaymentStatus = Literal["approved", "declined", "failed", "unknown", "voided", "reversed"]
+# A reference to a terminal: 8 letters or digits (ISO 8583 field 41); one not yours is 404.
+TerminalId = Annotated[str, Code(r"^[0-9A-Za-z]{8}$", "8-character terminal id (ISO 8583 field 41)")]
+Stan = Annotated[str, Code(r"^[0-9]{6}$", "6-digit trace number from the terminal (ISO 8583 field 11)")]
+# Look-up filters: a malformed value is 400; a value in the right shape that is not yours
+# finds nothing.
+TerminalRef = Annotated[str, Text(8, required=False, description="Terminal id (ISO 8583 field 41)")]
+StanRef = Annotated[str, Text(6, required=False, description="6-digit trace number")]
+Rrn = Annotated[str, Text(12, required=False, description="Retrieval reference number (ISO 8583 field 37)")]
+Cursor = Annotated[str, Text(200, required=False, description="A page's next_cursor / prev_cursor, as given")]
+Last4 = Annotated[str, Text(8, required=False, description="The card number's last four digits")]
+CardNumber = Annotated[str, Text(32, required=False, description="Card PAN; used for the call, never stored")]
+WalletCode = Annotated[str, Code(r"^[0-9]{16,24}$", "The payer's WeChat (18 digits) or Alipay (16-24) payment code")]
+
 
 class SaleIn(Schema):
-    terminal_id: str = Field(description="8-character terminal id (ISO 8583 field 41)")
-    stan: str = Field(description="6-digit trace number from the terminal (field 11)")
-    amount: StrictInt = Field(description="Amount in fen, > 0")
-    channel: str = Field(description="card | wechat | alipay")
-    entry_mode: str = Field(description="swipe | chip | contactless (cards) or qr (wallets)")
-    card_number: str | None = Field(None, description="Card PAN; used for the call, never stored")
-    wallet_auth_code: str | None = Field(None, description="The payer's WeChat/Alipay payment code")
+    terminal_id: TerminalId
+    stan: Stan
+    amount: AmountFen
+    channel: Channel = Field(description="card | wechat | alipay")
+    entry_mode: EntryMode = Field(description="swipe | chip | contactless (cards) or qr (wallets)")
+    card_number: CardNumber | None = None
+    wallet_auth_code: WalletCode | None = None
 
 
 class VoidIn(Schema):
-    terminal_id: str
+    terminal_id: TerminalId
 
 
 class ReversalIn(Schema):
-    terminal_id: str
-    original_stan: str
-    amount: StrictInt | None = None
+    terminal_id: TerminalId
+    original_stan: Stan
+    amount: AmountFen | None = None
 
 
 class PaymentOut(Schema):

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from daozhang.core.clock import business_tz
 from daozhang.core.errors import DomainError
+from daozhang.core.inputs import FIRST_DATE, LAST_DATE
 from daozhang.core.money import Money
 from daozhang.merchants.models import Merchant
 from daozhang.payments.models import Channel, Payment, PaymentStatus
@@ -90,9 +91,13 @@ def _cursor_of(p: Payment) -> str:
 def _position(cursor: str, field: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         at_s, id_s = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(at_s), uuid.UUID(id_s)
-    except (ValueError, UnicodeDecodeError) as exc:
+        at, pid = dt.datetime.fromisoformat(at_s), uuid.UUID(id_s)
+    except (ValueError, UnicodeError, OverflowError) as exc:
         raise DomainError("invalid", field) from exc
+    # Only a position a page could have given: aware, inside the business date range.
+    if at.tzinfo is None or not FIRST_DATE <= at.date() <= LAST_DATE:
+        raise DomainError("invalid", field)
+    return at, pid
 
 
 def page(qs: QuerySet[Payment], cursor: str | None, limit: int, *, before: str | None = None) -> Page:

@@ -9,7 +9,7 @@ from django.db import transaction
 from daozhang.audit import services as audit
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
-from daozhang.core.money import Money
+from daozhang.core.money import MAX_AMOUNT_FEN, Money
 from daozhang.ledger.accounts import adjustments_account, merchant_payable
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants.models import Merchant
@@ -24,6 +24,8 @@ def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -
         raise DomainError("not_integer_fen", "amount")
     if amount == 0:
         raise DomainError("zero_adjustment", "amount")
+    if abs(amount) > MAX_AMOUNT_FEN:
+        raise DomainError("too_large", "amount")
     if not reason.strip():
         raise DomainError("required", "reason")
     merchant = Merchant.objects.filter(id=merchant_id).first()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import StrictInt
 
+from daozhang.core.edge import StaffPermission
 from daozhang.core.http import idempotent, require_perm
+from daozhang.core.inputs import AmountFen, SignedAmountFen, Text
 from daozhang.merchants import services as merchants
+from daozhang.merchants.api import BankAccountIn
 from daozhang.payments.schemas import ErrorOut
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
@@ -21,12 +24,8 @@ staff_router = Router(tags=["staff: settlement and risk 运营：结算与风控
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class AccountChangeIn(Schema):
-    holder_name: str
-    account_number: str
-    bank_name: str
-    account_type: str
-    bank_branch_code: str = ""
+class AccountChangeIn(BankAccountIn):
+    pass
 
 
 class AccountChangeOut(Schema):
@@ -56,30 +55,31 @@ def change_account(request: HttpRequest, body: AccountChangeIn):  # type: ignore
 
 
 class HoldIn(Schema):
-    case_ref: str
-    reason: str
-    amount: StrictInt | None = None
+    case_ref: Annotated[str, Text(40)]
+    reason: Annotated[str, Text(300)]
+    amount: AmountFen | None = None
     payment_id: uuid.UUID | None = None
 
 
 class NoteIn(Schema):
-    note: str = ""
+    note: Annotated[str, Text(300, required=False)] = ""
 
 
 class AdjustIn(Schema):
-    amount: StrictInt
-    reason: str
+    amount: SignedAmountFen
+    reason: Annotated[str, Text(300)]
 
 
 class ReasonIn(Schema):
-    reason: str
+    reason: Annotated[str, Text(300)]
 
 
 def _staff_scope(request: HttpRequest) -> str:
     return f"staff:{request.staff_user.id}"  # type: ignore[attr-defined]
 
 
-@staff_router.post("/merchants/{merchant_id}/holds", response={201: dict, **ERRORS},
+@staff_router.post("/merchants/{merchant_id}/holds", auth=StaffPermission("risk.add_riskhold"),
+                   response={201: dict, **ERRORS},
                    summary="Freeze funds (risk/compliance) 冻结资金")
 def freeze(request: HttpRequest, merchant_id: uuid.UUID, body: HoldIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "risk.add_riskhold")
@@ -93,7 +93,8 @@ def freeze(request: HttpRequest, merchant_id: uuid.UUID, body: HoldIn):  # type:
     return idempotent(request, _staff_scope(request), run)
 
 
-@staff_router.post("/holds/{hold_id}/release", response={200: dict, **ERRORS}, summary="Release frozen funds 解冻")
+@staff_router.post("/holds/{hold_id}/release", auth=StaffPermission("risk.change_riskhold"),
+                   response={200: dict, **ERRORS}, summary="Release frozen funds 解冻")
 def release(request: HttpRequest, hold_id: uuid.UUID, body: NoteIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "risk.change_riskhold")
 
@@ -105,7 +106,8 @@ def release(request: HttpRequest, hold_id: uuid.UUID, body: NoteIn):  # type: ig
     return idempotent(request, _staff_scope(request), run)
 
 
-@staff_router.post("/merchants/{merchant_id}/adjustments", response={201: dict, **ERRORS},
+@staff_router.post("/merchants/{merchant_id}/adjustments", auth=StaffPermission("settlement.add_adjustment"),
+                   response={201: dict, **ERRORS},
                    summary="Manual adjustment 人工调账")
 def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: AdjustIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.add_adjustment")
@@ -117,14 +119,16 @@ def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: Adjust
     return idempotent(request, _staff_scope(request), run)
 
 
-@staff_router.post("/batches/{batch_id}/hold", response={200: dict, **ERRORS}, summary="Hold a batch 暂缓出款")
+@staff_router.post("/batches/{batch_id}/hold", auth=StaffPermission("settlement.change_settlementbatch"),
+                   response={200: dict, **ERRORS}, summary="Hold a batch 暂缓出款")
 def hold(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.change_settlementbatch")
     return idempotent(request, _staff_scope(request), lambda: (
         200, {"id": str(batch_id), "status": hold_batch(batch_id=batch_id, actor=actor, reason=body.reason).status}))
 
 
-@staff_router.post("/batches/{batch_id}/repay", response={200: dict, **ERRORS},
+@staff_router.post("/batches/{batch_id}/repay", auth=StaffPermission("settlement.change_settlementbatch"),
+                   response={200: dict, **ERRORS},
                    summary="Re-pay a returned or held batch 重新出款")
 def repay(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.change_settlementbatch")

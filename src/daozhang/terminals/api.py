@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from daozhang.core.edge import StaffPermission
 from daozhang.core.http import idempotent, require_perm
+from daozhang.core.inputs import Code, Text
 from daozhang.merchants.api import ERRORS, TerminalOut
 from daozhang.terminals import services
 
@@ -15,26 +18,28 @@ staff_router = Router(tags=["staff: terminals 运营：终端"])
 
 
 class TerminalIn(Schema):
-    serial_number: str
-    terminal_id: str
-    model: str = ""
+    # Letters are stored in capitals (lkl-a8-0001 is LKL-A8-0001).
+    serial_number: Annotated[str, Code(r"^[A-Za-z0-9-]{6,40}$", "Device serial number: 6-40 letters, digits, -")]
+    terminal_id: Annotated[str, Code(r"^[0-9A-Za-z]{8}$", "8 letters or digits (ISO 8583 field 41)")]
+    model: Annotated[str, Text(60, required=False)] = ""
 
 
 class BindIn(Schema):
     merchant_id: uuid.UUID
-    install_address: str = ""
+    install_address: Annotated[str, Text(200, required=False)] = ""
 
 
 class TerminalStatusIn(Schema):
-    status: str
-    reason: str = ""
+    status: Literal["in_stock", "active", "suspended", "retired"]
+    reason: Annotated[str, Text(300, required=False)] = ""
 
 
 def _out(t: object) -> dict[str, object]:
     return TerminalOut(**TerminalOut.of(t)).model_dump(mode="json")  # type: ignore[arg-type]
 
 
-@staff_router.post("/terminals", response={201: TerminalOut, **ERRORS}, summary="Register a device 终端入库")
+@staff_router.post("/terminals", auth=StaffPermission("terminals.add_terminal"),
+                   response={201: TerminalOut, **ERRORS}, summary="Register a device 终端入库")
 def register(request: HttpRequest, body: TerminalIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "terminals.add_terminal")
     return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
@@ -42,7 +47,8 @@ def register(request: HttpRequest, body: TerminalIn):  # type: ignore[no-untyped
                                              model=body.model, actor=actor))))
 
 
-@staff_router.post("/terminals/{terminal_pk}/bind", response={200: TerminalOut, **ERRORS},
+@staff_router.post("/terminals/{terminal_pk}/bind", auth=StaffPermission("terminals.change_terminal"),
+                   response={200: TerminalOut, **ERRORS},
                    summary="Bind to a merchant 绑定商户")
 def bind(request: HttpRequest, terminal_pk: uuid.UUID, body: BindIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "terminals.change_terminal")
@@ -51,7 +57,8 @@ def bind(request: HttpRequest, terminal_pk: uuid.UUID, body: BindIn):  # type: i
                                          install_address=body.install_address, actor=actor))))
 
 
-@staff_router.post("/terminals/{terminal_pk}/status", response={200: TerminalOut, **ERRORS},
+@staff_router.post("/terminals/{terminal_pk}/status", auth=StaffPermission("terminals.change_terminal"),
+                   response={200: TerminalOut, **ERRORS},
                    summary="Activate, suspend, unbind or retire 激活/停用/解绑/报废")
 def status(request: HttpRequest, terminal_pk: uuid.UUID, body: TerminalStatusIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "terminals.change_terminal")

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import StrictInt
 
 from daozhang.core.errors import DomainError
 from daozhang.core.http import idempotent, lang
+from daozhang.core.inputs import AmountFen, BusinessDate, Limit
 from daozhang.payments import selectors
-from daozhang.payments.schemas import ErrorOut
+from daozhang.payments.schemas import ErrorOut, Rrn, StanRef, TerminalRef
 from daozhang.settlement import statements
 from daozhang.settlement.models import SettlementBatch
 from daozhang.tracing.enquiry import enquire
@@ -33,8 +33,9 @@ def trace_one_payment(request: HttpRequest, payment_id: uuid.UUID):  # type: ign
 
 
 @router.get("/trace/lookup", response={200: dict, **ERRORS}, summary="Trace by RRN or terminal + STAN")
-def trace_lookup(request: HttpRequest, rrn: str | None = None, terminal_id: str | None = None,  # type: ignore[no-untyped-def]
-                 stan: str | None = None, business_date: dt.date | None = None):
+def trace_lookup(request: HttpRequest, rrn: Rrn | None = None,  # type: ignore[no-untyped-def]
+                 terminal_id: TerminalRef | None = None, stan: StanRef | None = None,
+                 business_date: BusinessDate | None = None):
     found = selectors.lookup(_m(request), rrn=rrn, terminal_id=terminal_id, stan=stan, business_date=business_date)
     if not found:
         raise DomainError("not_found", "rrn" if rrn else "stan", status=404)
@@ -47,7 +48,7 @@ def trace_one_batch(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[
 
 
 @router.get("/trace/days/{day}", response={200: dict, **ERRORS}, summary="Trace a settlement date 按日期追踪")
-def trace_one_day(request: HttpRequest, day: dt.date):  # type: ignore[no-untyped-def]
+def trace_one_day(request: HttpRequest, day: BusinessDate):  # type: ignore[no-untyped-def]
     return Status(200, trace_day(_m(request), day).render(lang(request)))
 
 
@@ -70,8 +71,8 @@ class BatchOut(Schema):
 
 
 @router.get("/settlements", response={200: list[BatchOut], **ERRORS}, summary="Settlement batches 结算批次")
-def list_batches(request: HttpRequest, date_from: dt.date | None = None,  # type: ignore[no-untyped-def]
-                 date_to: dt.date | None = None, limit: int = 100):
+def list_batches(request: HttpRequest, date_from: BusinessDate | None = None,  # type: ignore[no-untyped-def]
+                 date_to: BusinessDate | None = None, limit: Limit = 100):
     qs = SettlementBatch.objects.filter(merchant=_m(request))
     if date_from:
         qs = qs.filter(settlement_date__gte=date_from)
@@ -102,8 +103,8 @@ def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no
 
 
 class EnquiryIn(Schema):
-    expected_amount: StrictInt
-    expected_date: dt.date
+    expected_amount: AmountFen
+    expected_date: BusinessDate
 
 
 @router.post("/enquiries", response={200: dict, **ERRORS},
