@@ -474,3 +474,19 @@ def test_every_catalogue_entry_has_both_languages():
         assert not has_cjk(en), code
 
 
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/payments?date_form=2026-01-01",  # a misspelt filter must not export everything
+    "/api/v1/payments/export.csv?sttaus=approved",
+    "/api/v1/merchant?x=1",
+    "/api/v1/trace/days/2026-10-08?lang=en",
+])
+def test_a_query_parameter_the_operation_does_not_take_is_refused_by_name(merchant_kit, path):
+    name = path.split("?")[1].split("=")[0]
+    assert_error(merchant_kit.get(path), 400, "unknown_parameter", name)
+
+
+def test_known_query_parameters_still_pass(merchant_kit):
+    assert merchant_kit.get("/api/v1/payments?date_from=2026-01-01&limit=5").status_code == 200
+    assert merchant_kit.get("/api/v1/payments/lookup?rrn=123456789012").status_code == 200

@@ -62,7 +62,7 @@ from tests.threads import at_once
 OPENAPI = "/api/openapi.json"
 NO_OP = "x-daozhang-no-op"
 N = 10  # requests fired at once under one key
-SECURITY = {"MerchantKeyAuth": "merchant", "StaffTokenAuth": "staff"}
+SECURITY = {"MerchantKeyAuth": "merchant", "StaffTokenAuth": "staff", "StaffPermission": "staff"}
 STRONG_PASSWORD = "Qz7!portal-Pw-2718"
 
 _seq = itertools.count(1)

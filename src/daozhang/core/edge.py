@@ -10,7 +10,8 @@
   step, which runs before the body and parameters are parsed, so a token without the
   permission learns nothing about the input the endpoint takes.
 - `document_contract`: the OpenAPI document states what these mechanisms enforce (the
-  `Idempotency-Key` header on every POST, the error answers each operation can give).
+  `Idempotency-Key` header on every POST, the error answers each operation can give);
+  `core.contract` enforces what it states of query strings.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.urls import Resolver404, resolve
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
+from daozhang.core.contract import refuse_unknown_query
 from daozhang.core.errors import DomainError, pick_language
 from daozhang.core.http import StaffTokenAuth
 from daozhang.core.inputs import IDEMPOTENCY_KEY_MAX
@@ -154,11 +156,12 @@ class StaffPermission(StaffTokenAuth):
         self.perm = perm
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = super().authenticate(request, token)
+        user = self.staff_user(request, token)
         if user is None:
             return None
         if not user.has_perm(self.perm):
             raise DomainError("forbidden", None, status=403)
+        refuse_unknown_query(request)
         return user
 
 

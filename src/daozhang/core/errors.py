@@ -89,6 +89,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "This Idempotency-Key was already used with a different request.",
         "该 Idempotency-Key 已用于另一个不同的请求。",
     ),
+    "unknown_parameter": (
+        "This endpoint takes no query parameter of this name: check its spelling (docs: /api/docs).",
+        "此接口没有该查询参数，请检查拼写（文档：/api/docs）。",
+    ),
     "request_in_progress": (
         "A request with this key is still being processed; nothing else was done. Retry shortly to get its answer.",
         "使用该键的请求仍在处理中，本次未做任何操作。请稍后重试以获取其结果。",

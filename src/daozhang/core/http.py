@@ -19,6 +19,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from daozhang.access.services import merchant_for_key, staff_for_token
+from daozhang.core.contract import refuse_unknown_query
 from daozhang.core.errors import CATALOGUE, DomainError, pick_language
 from daozhang.core.ids import PLATFORM_ID
 from daozhang.core.once import Claim, once
@@ -28,7 +29,8 @@ log = logging.getLogger("daozhang.api")
 
 
 class MerchantKeyAuth(HttpBearer):
-    """`Authorization: Bearer dzk_…`: the call acts for exactly one merchant."""
+    """`Authorization: Bearer dzk_…`: the call acts for exactly one merchant. Once the
+    caller is known, a query parameter the operation does not take is refused."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         if not token.startswith("dzk_"):
@@ -37,6 +39,7 @@ class MerchantKeyAuth(HttpBearer):
         if found is None:
             return None
         request.merchant, request.api_key = found  # type: ignore[attr-defined]
+        refuse_unknown_query(request)
         return found[0]
 
 
@@ -44,6 +47,13 @@ class StaffTokenAuth(HttpBearer):
     """`Authorization: Bearer dzs_…`: a staff user; permissions are checked per call."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = self.staff_user(request, token)
+        if user is not None:
+            refuse_unknown_query(request)
+        return user
+
+    @staticmethod
+    def staff_user(request: HttpRequest, token: str) -> Any:
         if not token.startswith("dzs_"):
             return None
         found = staff_for_token(token)

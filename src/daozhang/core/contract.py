@@ -1,0 +1,55 @@
+"""What the OpenAPI document states of query strings, enforced: a parameter an operation
+does not take (`date_form=` for `date_from=`, `sttaus=`) is refused with its name, not
+silently ignored into an unfiltered answer or export.
+
+The document is the contract clients are generated from, so it is also the rule: the face
+that builds it hands it over (`read_contract_from`), and every credential check calls
+`refuse_unknown_query` once the caller is known (and, for staff, once the permission is
+checked), so the answer to a caller without the right is still 401 or 403.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+
+from daozhang.core.errors import DomainError
+
+_Rule = tuple[int, "re.Pattern[str]", str, frozenset[str]]
+_source: Callable[[], dict[str, Any]] | None = None
+_rules: list[_Rule] | None = None
+
+
+def read_contract_from(source: Callable[[], dict[str, Any]]) -> None:
+    """Enforce the query parameters of the document `source` returns (read once, lazily)."""
+    global _source, _rules
+    _source, _rules = source, None
+
+
+def _all_rules() -> list[_Rule]:
+    global _rules
+    if _rules is None:
+        rules = []
+        for path, item in (_source() if _source else {}).get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+            for method, op in item.items():
+                if isinstance(op, dict):
+                    names = frozenset(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
+                    rules.append((path.count("{"), pattern, method.upper(), names))
+        _rules = sorted(rules, key=lambda r: r[0])  # a literal route before a template that also matches
+    return _rules
+
+
+def refuse_unknown_query(request: HttpRequest) -> None:
+    """Raise 400 `unknown_parameter` naming the first query parameter the operation does not take."""
+    if not request.GET:
+        return
+    for _, pattern, method, names in _all_rules():
+        if method == request.method and pattern.match(request.path):
+            unknown = next((k for k in request.GET if k not in names), None)
+            if unknown is not None:
+                raise DomainError("unknown_parameter", "".join(c for c in unknown if c.isprintable())[:60] or "?")
+            return
