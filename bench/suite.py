@@ -238,6 +238,7 @@ def main() -> None:
         if "http" in phases:
             t = time.perf_counter()
             st.step(f"HTTP API (daozhang serve, wrk, {api_load.CLIENTS} connections)")
+            api_load.wrk_path()  # stops here, before any server starts, when wrk is missing
             hshops = make_shops(api_load.CLIENTS)
             db_pid = postmaster_pid() if pg else None
             connection.close()  # the server's processes write from here on
