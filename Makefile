@@ -27,6 +27,8 @@ APT_NEEDED = $(shell [ -x /usr/lib/postgresql/15/bin/initdb ] || echo postgresql
 	$(shell fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk' || echo fonts-wqy-microhei) \
 	$(shell command -v pdftoppm >/dev/null || echo poppler-utils) \
 	$(shell [ -x /usr/bin/chromium ] || echo chromium)
+# The bench's HTTP load generator (bench/api_load.py), for `make bench` only.
+bench: APT_NEEDED += $(shell command -v wrk >/dev/null || echo wrk)
 system-deps:
 	@if [ -n "$(strip $(APT_NEEDED))" ]; then \
 		echo "installing $(strip $(APT_NEEDED))"; \

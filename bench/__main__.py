@@ -12,7 +12,7 @@ The bench reports; it asserts nothing about speed. It exits non-zero only when a
 failed or the ledger check after the run found an unbalanced entry or a wrong balance.
 
 Options: --quick (short measures, for trying the bench itself), --db sqlite|postgres,
---phases online,bulk,writers,http.
+--phases online,bulk,writers,http. The HTTP phase needs wrk (`make bench` installs it).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ TARGETS = [
     ("bulk_sqlite", "bulk on SQLite ≥ 35 % of the batch ceiling", "sqlite", "bulk", "ceiling", 0.35),
     ("bulk_pg", "bulk on PostgreSQL ≥ 35 % of the batch ceiling", "postgres", "bulk", "ceiling", 0.35),
     ("writers_pg", "4 writers ≥ 1.5 × one writer on PostgreSQL", "postgres", "writers", "1", 1.5),
+    ("http_pg_noop", "HTTP POST sale on PostgreSQL ≥ 50 % of an authenticated no-op POST", "postgres", "http", "noop",
+     0.50),
 ]
 # What the brief saw on this machine kind, for comparison with the ceilings measured here.
 REFERENCE = {"online_ceiling": {"postgres": 750, "sqlite": 20_000}, "bulk_ceiling": {"postgres": 14_600,
@@ -123,6 +125,35 @@ def _pct(x: float | None, times: bool = False) -> str:
     return f"{x:.2f} ×" if times else f"{100 * x:.0f} %"
 
 
+def _http(result: dict[str, Any], db: str, kind: str) -> dict[str, Any] | None:
+    node = result.get(db, {}).get("http", {}).get(kind)
+    return node if isinstance(node, dict) and "extra" in node else None
+
+
+def _latency(result: dict[str, Any], db: str, kind: str) -> str:
+    h = _http(result, db, kind)
+    if h is None or h["extra"].get("p50_ms") is None:
+        return "—"
+    return f"{h['extra']['p50_ms']:.1f} / {h['extra']['p99_ms']:.1f} ms"
+
+
+def _cpu(result: dict[str, Any], db: str, kind: str) -> str:
+    h = _http(result, db, kind)
+    cpu = h["extra"].get("cpu_ms_per_answer") if h else None
+    if not cpu or cpu.get("server") is None:
+        return "—"
+    return " / ".join(f"{cpu[k]:.2f}" if db == "postgres" or k != "database" else "–"
+                      for k in ("server", "database", "client"))
+
+
+def _failed(result: dict[str, Any], db: str) -> str:
+    hs = [h for h in (_http(result, db, k) for k in ("ours", "noop")) if h]
+    if not hs:
+        return "—"
+    n = sum(sum(h["extra"].get("errors", {}).values()) for h in hs)
+    return f"{n:,}" if not n else f"[red]{n:,}[/]"
+
+
 def report(console: Console, result: dict[str, Any]) -> dict[str, Any]:
     t = Table(title="payments/s: median round (min–max over rounds)", title_justify="left")
     t.add_column("measure")
@@ -141,14 +172,15 @@ def report(console: Console, result: dict[str, Any]) -> dict[str, Any]:
         ("[bold]writers[/] 1 process", *(_fig(result, d, "writers", "1") for d in both)),
         ("  4 processes", *(_fig(result, d, "writers", "4") for d in both)),
         ("  4 / 1", *(_pct(ratio(result, d, "writers", "1"), True) for d in both)),
-        ("[bold]HTTP[/] POST sale, 8 clients", *(_fig(result, d, "http") for d in both)),
+        ("[bold]HTTP[/] POST sale, 8 connections (wrk)", *(_fig(result, d, "http", "ours") for d in both)),
+        ("  latency p50 / p99", *(_latency(result, d, "ours") for d in both)),
+        ("  CPU ms per sale: server / db / client", *(_cpu(result, d, "ours") for d in both)),
+        ("  no-op POST /api/v1/ping, same clients", *(_fig(result, d, "http", "noop") for d in both)),
+        ("  latency p50 / p99", *(_latency(result, d, "noop") for d in both)),
+        ("  CPU ms per no-op: server / db / client", *(_cpu(result, d, "noop") for d in both)),
+        ("  sale / no-op", *(_pct(ratio(result, d, "http", "noop")) for d in both)),
+        ("  failed requests (sale + no-op)", *(_failed(result, d) for d in both)),
     ]
-    lat = []
-    for d in both:
-        h = result.get(d, {}).get("http")
-        lat.append(f"{h['extra']['p50_ms']:.0f} / {h['extra']['p99_ms']:.0f} ms" if h and h["extra"].get("p50_ms")
-                   else "—")
-    rows.append(("  latency p50 / p99", *lat))
     for r in rows:
         t.add_row(*r)
     console.print(t)
@@ -165,7 +197,7 @@ def report(console: Console, result: dict[str, Any]) -> dict[str, Any]:
         ok = x is not None and x >= minimum
         verdicts[key] = {"label": label, "ratio": x, "minimum": minimum, "met": ok}
         shown = _pct(x, times=minimum > 1)
-        tt.add_row(label, shown, "[green]PASS[/]" if ok else "[red]MISS[/]")
+        tt.add_row(label, shown, "[green]PASS[/]" if ok else "[red]MISS[/]" if x is not None else "[dim]not run[/]")
     console.print(tt)
     for d in both:
         lc = result.get(d, {}).get("ledger_check")

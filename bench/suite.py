@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -90,6 +89,43 @@ def db_facts(vendor: str) -> dict[str, Any]:
     return facts
 
 
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process (the parent of this connection's backend), when local."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def http_figure(windows: list[Any], expect: int) -> dict[str, Any]:
+    """One HTTP figure over its windows: the rate per window, latency pooled over all windows,
+    failures, and the CPU milliseconds per counted answer spent by client, server and database."""
+    from bench.api_load import pooled_percentile
+
+    fig = Figure()
+    failures: dict[str, int] = {}
+    cpu = {"client": 0.0, "server": 0.0, "database": 0.0}
+    for w in windows:
+        fig.add(w.done, w.seconds)
+        for k, v in w.failures(expect).items():
+            failures[k] = failures.get(k, 0) + v
+        for k in cpu:
+            cpu[k] += w.cpu.get(k, 0.0)
+    fig.extra = {
+        "p50_ms": pooled_percentile(windows, 50), "p99_ms": pooled_percentile(windows, 99),
+        "errors": failures,
+        "cpu_ms_per_answer": {k: 1000 * v / fig.count if fig.count else None for k, v in cpu.items()},
+        "windows": [{"done": w.done, "seconds": w.seconds, "statuses": w.statuses, "errors": w.errors,
+                     "p50_ms": w.p50_ms, "p99_ms": w.p99_ms, "cpu_s": w.cpu} for w in windows],
+    }
+    return fig.as_dict()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", choices=["sqlite", "postgres"], required=True)
@@ -102,8 +138,8 @@ def main() -> None:
     ap.add_argument("--bulk-rounds", type=int, default=4)
     ap.add_argument("--writer-seconds", type=float, default=3.0, help="per round")
     ap.add_argument("--writer-pairs", type=int, default=3, help="rounds of 1 then 4 writers")
-    ap.add_argument("--http-seconds", type=float, default=3.0, help="per window")
-    ap.add_argument("--http-windows", type=int, default=3)
+    ap.add_argument("--http-seconds", type=float, default=5.0, help="per window (whole seconds: wrk's -d)")
+    ap.add_argument("--http-windows", type=int, default=4, help="pairs of windows: sale and no-op")
     ap.add_argument("--phases", default="online,bulk,writers,http")
     args = ap.parse_args()
 
@@ -201,33 +237,35 @@ def main() -> None:
 
         if "http" in phases:
             t = time.perf_counter()
-            st.step("HTTP API (daozhang serve, 8 client threads)")
-            hshops = make_shops(api_load.CLIENT_THREADS)
+            st.step(f"HTTP API (daozhang serve, wrk, {api_load.CLIENTS} connections)")
+            api_load.wrk_path()  # stops here, before any server starts, when wrk is missing
+            hshops = make_shops(api_load.CLIENTS)
+            db_pid = postmaster_pid() if pg else None
             connection.close()  # the server's processes write from here on
             server = api_load.Server(args.url, Path(args.workdir))
+            windows: dict[str, list[api_load.Window]] = {"ours": [], "noop": []}
             try:
-                client = api_load.Client(server.port, hshops, tag)
-                client.window(1.0)  # warm-up: every gunicorn thread gets its first requests
-                fig = Figure()
-                errors: dict[int, int] = {}
-                lat: list[float] = []
+                load = api_load.Load(server, hshops, tag, Path(args.workdir), db_pid)
+                for what in (api_load.SALE, api_load.NOOP):  # warm-up: every gunicorn thread, both routes
+                    load.run(what, 1)
                 for w in range(args.http_windows):
-                    ok, secs, errs, lats = client.window(args.http_seconds)
-                    fig.add(ok, secs)
-                    lat.extend(lats)
-                    for code, n in errs.items():
-                        errors[code] = errors.get(code, 0) + n
-                    st.log(f"HTTP window {w + 1}/{args.http_windows}: {_rate(fig.rounds[-1])}"
-                           + (f" (non-201: {dict(errs)})" if errs else ""))
-                client.close()
+                    pair = (api_load.SALE, api_load.NOOP) if w % 2 == 0 else (api_load.NOOP, api_load.SALE)
+                    for what in pair:
+                        win = load.run(what, args.http_seconds)
+                        windows["ours" if what is api_load.SALE else "noop"].append(win)
+                    sale_w, noop_w = windows["ours"][-1], windows["noop"][-1]
+                    bad = {k: v for k, v in ((n, x.failures(e)) for n, x, e in
+                                             (("sale", sale_w, 201), ("no-op", noop_w, 200))) if v}
+                    st.log(f"HTTP window {w + 1}/{args.http_windows}: sale {_rate(sale_w.rate)} "
+                           f"(p50 {sale_w.p50_ms:.0f} ms, p99 {sale_w.p99_ms:.0f} ms) · no-op {_rate(noop_w.rate)} "
+                           f"(p50 {noop_w.p50_ms:.0f} ms, p99 {noop_w.p99_ms:.0f} ms)"
+                           + (f" · failed: {bad}" if bad else ""))
             finally:
                 server.stop()
-            lat.sort()
-            fig.extra = {"errors": errors, "p50_ms": 1000 * statistics.median(lat) if lat else None,
-                         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else None,
-                         "server": "daozhang serve (gunicorn gthread, 2 workers x 8 threads)",
-                         "client_threads": api_load.CLIENT_THREADS}
-            out["http"] = fig.as_dict()
+            out["http"] = {k: http_figure(ws, 201 if k == "ours" else 200) for k, ws in windows.items()}
+            out["http"]["setup"] = {"server": "daozhang serve (gunicorn gthread, 2 workers x 8 threads)",
+                                    "client": f"wrk, {api_load.CLIENTS} connections, 1 thread each",
+                                    "window_seconds": args.http_seconds}
             timings["http"] = time.perf_counter() - t
             st.done()
 

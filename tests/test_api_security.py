@@ -241,7 +241,7 @@ MERCHANT_ROUTES = {
     ("get", "/api/v1/trace/payments/{payment_id}"), ("get", "/api/v1/trace/lookup"),
     ("get", "/api/v1/trace/batches/{batch_id}"), ("get", "/api/v1/trace/days/{day}"), ("get", "/api/v1/settlements"),
     ("get", "/api/v1/settlements/{batch_id}/statement.csv"), ("get", "/api/v1/settlements/{batch_id}/statement.pdf"),
-    ("post", "/api/v1/enquiries"), ("post", "/api/v1/settlement-account/changes"),
+    ("post", "/api/v1/enquiries"), ("post", "/api/v1/settlement-account/changes"), ("post", "/api/v1/ping"),
 }
 ANY_BATCH = "01900000-0000-7000-8000-000000000001"
 STAFF_ROUTES = {
@@ -293,6 +293,7 @@ def merchant_calls(kit: MerchantKit, pid: str) -> list[tuple[str, str, dict[str,
         ("post", "/api/v1/enquiries", {"expected_amount": 100, "expected_date": "2026-11-02"}),
         ("post", "/api/v1/settlement-account/changes", {"holder_name": "x", "account_number": "31001234567890123",
                                                          "bank_name": "b", "account_type": "corporate"}),
+        ("post", "/api/v1/ping", {}),
     ]
     assert {(m, p.split("?")[0].replace(pid, "{payment_id}").replace(ANY_BATCH, "{batch_id}")
              .replace("2026-11-02", "{day}")) for m, p, _ in calls} == MERCHANT_ROUTES

@@ -11,6 +11,7 @@ from daozhang.core.edge import JsonObjectParser, document_contract
 from daozhang.core.http import MerchantKeyAuth, StaffTokenAuth, install_error_handlers
 from daozhang.merchants.api import router as merchant_router
 from daozhang.merchants.api import staff_router as staff_merchants
+from daozhang.merchants.ping import router as ping_router
 from daozhang.payments.api import router as payments_router
 from daozhang.settlement.api import router as settlement_router
 from daozhang.settlement.api import staff_router as staff_settlement
@@ -44,6 +45,7 @@ api.add_router("/v1/", payments_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", merchant_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", tracing_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", settlement_router, auth=MerchantKeyAuth())
+api.add_router("/v1/", ping_router, auth=MerchantKeyAuth())
 api.add_router("/v1/staff/", staff_merchants, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_terminals, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_settlement, auth=StaffTokenAuth())
