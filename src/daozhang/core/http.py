@@ -159,11 +159,14 @@ def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, An
     return Status(status, body)
 
 
-def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], tuple[int, Any]]) -> Status[Any]:
+def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], tuple[int, Any]], *,
+                       reads_stored: bool = False) -> Status[Any]:
     """`idempotent` for a call that reaches a channel before it books: `run` runs outside
     any transaction of ours, the key stays claimed across the channel call, and the service
-    records the answer through the `Claim` in its booking transaction."""
-    status, body, _ = once(_once_request(request, scope, ()), run, books_outside_transaction=True)
+    records the answer through the `Claim` in its booking transaction. With `reads_stored`
+    the service also looks up the stored answer, in a query of its own (`core.once`)."""
+    status, body, _ = once(_once_request(request, scope, ()), run, books_outside_transaction=True,
+                           change_reads_stored=reads_stored)
     return Status(status, body)
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from daozhang.core.db import execute_server_bound
+
 
 def key_hash(text: str) -> int:
     """A signed 64-bit number for `text` (PostgreSQL's advisory lock key type)."""
@@ -101,14 +103,12 @@ def held(name: str, *, wait: float | None = None) -> Iterator[None]:
     pause = 0.005
     if connection.vendor == "postgresql":
         def take() -> bool:
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_try_advisory_lock(%s)", [k])
-                return bool(cur.fetchone()[0])
+            return bool(execute_server_bound("SELECT pg_try_advisory_lock(%s)", [k], prepare=True)[0][0])
 
         def give_back() -> None:
             # The session may be gone (a dropped connection): its locks went with it.
-            with contextlib.suppress(Exception), connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", [k])
+            with contextlib.suppress(Exception):
+                execute_server_bound("SELECT pg_advisory_unlock(%s)", [k], prepare=True)
     else:
         path, offset = _sqlite_lock_file(), k % (2**31 - 1)
 

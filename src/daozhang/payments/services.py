@@ -126,7 +126,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: C
     Idempotency-Key (`claim`, rendered by `answer`): one transaction, one commit.
     """
     amount, pan = _validate_sale(req)
-    replay_id, terminal = _lookup(merchant, idempotency_key, req.terminal_id)
+    replay_id, terminal = _lookup(merchant, idempotency_key, req.terminal_id, claim)
     if replay_id is not None:
         existing = Payment.objects.select_related("terminal").get(id=replay_id)
         return _replay(existing, req, amount, card_ref(pan).token if pan else None), True
@@ -184,12 +184,14 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: C
     return payment, False
 
 
-# The replay check and the terminal in one query: the payment id already booked under this
-# key (if any), and the terminal with this id (if any; whose it is, is checked in Python).
+# The replay checks and the terminal in one query: the payment id already booked under this
+# key (if any), the terminal with this id (if any; whose it is, is checked in Python), and
+# the answer stored under the API request's key (core.once; none without a claim).
 _LOOKUP = (
     "SELECT (SELECT p.id FROM payments_payment p WHERE p.merchant_id = %s AND p.idempotency_key = %s),"
-    " t.id, t.terminal_id, t.merchant_id, t.status"
+    " t.id, t.terminal_id, t.merchant_id, t.status, r.request_hash, r.status_code, r.body"  # core.once.STORED_COLUMNS
     " FROM (SELECT 1) AS one LEFT JOIN terminals_terminal t ON t.terminal_id = %s"
+    " LEFT JOIN core_idempotencyrecord r ON r.merchant_id = %s AND r.scope = %s AND r.key = %s"
 )
 _TERMINAL_FIELDS = ("id", "terminal_id", "merchant_id", "status")  # in the model's field order (from_db)
 _PAYMENT_COLUMNS = (
@@ -204,23 +206,32 @@ _PAYMENT_INSERT = (
 )
 
 
-def _lookup(merchant: Merchant, key: str, tid: str) -> tuple[uuid.UUID | None, Terminal | None]:
-    """(id of the payment booked under this key, this merchant's terminal `tid`).
+def _lookup(merchant: Merchant, key: str, tid: str,
+            claim: Claim | None) -> tuple[uuid.UUID | None, Terminal | None]:
+    """(id of the payment booked under this key, this merchant's terminal `tid`); an answer
+    stored under the API request's key is replayed from here (`Claim.replay_if_stored`).
 
-    Raw SQL, one round trip: the ORM's two `.filter().first()` cost more client CPU than
-    the database spends on both. Another merchant's terminal is reported as unknown.
+    Raw SQL, one round trip: the ORM's `.filter().first()` calls cost more client CPU than
+    the database spends on all three. Another merchant's terminal is reported as unknown.
     """
     usable = tid.upper() if tid and "\x00" not in tid else None  # NULL matches no terminal
-    if connection.vendor == "postgresql":
+    sqlite = connection.vendor == "sqlite"
+    mine: list[Any] = [None, None, None]  # no claim: no stored answer to look for
+    if claim is not None:
+        r = claim.request
+        mine = [r.merchant_id.hex if sqlite else r.merchant_id, r.scope, r.key]
+    if not sqlite:
         # Prepared: parsed and planned once per connection (core.db.execute_server_bound).
-        ((replay_id, pk, terminal_id, owner, status),) = execute_server_bound(
-            _LOOKUP, [merchant.id, key, usable], prepare=True)
+        ((replay_id, pk, terminal_id, owner, status, *stored),) = execute_server_bound(
+            _LOOKUP, [merchant.id, key, usable, *mine], prepare=True)
     else:
         with connection.cursor() as cur:
-            cur.execute(_LOOKUP, [merchant.id.hex, key, usable])
-            replay_id, pk, terminal_id, owner, status = cur.fetchone()
+            cur.execute(_LOOKUP, [merchant.id.hex, key, usable, *mine])
+            replay_id, pk, terminal_id, owner, status, *stored = cur.fetchone()
         # SQLite stores uuids as hex text.
         replay_id, pk, owner = (uuid.UUID(v) if v is not None else None for v in (replay_id, pk, owner))
+    if claim is not None:
+        claim.replay_if_stored(*stored)
     if replay_id is not None:
         return replay_id, None
     if pk is None or owner != merchant.id:
