@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -11,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Status
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -150,24 +152,31 @@ def _out_of_range(exc: BaseException) -> bool:
 
 
 def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, Any]],
-               redact: tuple[str, ...] = ()) -> Status[Any]:
+               redact: tuple[str, ...] = ()) -> HttpResponse:
     """Run a state-changing call once per Idempotency-Key (`core.once`): the key is claimed
     first, a replay gets the first answer, another request under a used key is refused,
     and `run` runs in a transaction that also records its answer. Fields in `redact` are
     not kept for replays."""
     status, body, _ = once(_once_request(request, scope, redact), lambda _claim: run())
-    return Status(status, body)
+    return _answer(status, body)
 
 
 def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], tuple[int, Any]], *,
-                       reads_stored: bool = False) -> Status[Any]:
+                       reads_stored: bool = False) -> HttpResponse:
     """`idempotent` for a call that reaches a channel before it books: `run` runs outside
     any transaction of ours, the key stays claimed across the channel call, and the service
     records the answer through the `Claim` in its booking transaction. With `reads_stored`
     the service also looks up the stored answer, in a query of its own (`core.once`)."""
     status, body, _ = once(_once_request(request, scope, ()), run, books_outside_transaction=True,
                            change_reads_stored=reads_stored)
-    return Status(status, body)
+    return _answer(status, body)
+
+
+def _answer(status: int, body: Any) -> HttpResponse:
+    """The answer as it was recorded: a replay gets the same bytes as the first answer, and
+    a body already made by its schema is not validated by it a second time."""
+    return HttpResponse(json.dumps(body, cls=DjangoJSONEncoder), status=status,
+                        content_type="application/json; charset=utf-8")
 
 
 def _once_request(request: HttpRequest, scope: str, redact: tuple[str, ...]) -> OnceRequest:
