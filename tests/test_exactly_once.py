@@ -15,7 +15,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from daozhang.core import keylock
 from daozhang.core.errors import DomainError
@@ -200,3 +200,22 @@ def test_a_rebound_terminal_leads_to_its_current_merchant_only(make_merchant):
     assert Payment.objects.get(id=old.json()["id"]).status == PaymentStatus.APPROVED
     new = b.sale(1_000, stan="000777", terminal_id=t.terminal_id).json()
     assert resolve(f"{t.terminal_id}:000777").ref == new["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_claim_outlives_its_request(make_merchant):
+    """The sale hands its claim to the statement that books it (released at that commit);
+    every other ending lets it go itself: nothing is left held for the next request."""
+    kit = make_merchant()
+    assert kit.sale(10_000, key="a", stan="000001").status_code == 201  # booked: released by the booking
+    assert kit.sale(10_051, key="b").status_code == 201  # declined: booked too
+    assert kit.sale(10_000, key="a", stan="000001").status_code == 201  # a replay
+    assert kit.sale(20_000, key="a", stan="000001").status_code == 422  # the key with another body
+    assert kit.sale(10_000, key="c", terminal_id="NOSUCH01").status_code in (400, 404)  # refused
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            assert cur.fetchone()[0] == 0
+    for key in "abc":
+        with keylock.held(f"once:{kit.merchant.id}:merchant:{kit.merchant.id}:{key}", wait=0):
+            pass

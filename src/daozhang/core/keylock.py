@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -93,8 +94,33 @@ class Busy(Exception):
     """The key is held by another request that has not finished."""
 
 
+class Hold:
+    """A lock being held; on PostgreSQL it can be handed over to the statement that books
+    the change, which then releases it at its own commit (no round trip of its own)."""
+
+    def __init__(self, k: int, vendor: str) -> None:
+        self.k, self.vendor = k, vendor
+        self.released = False
+
+    def release_at_commit(self) -> tuple[str, list[Any]] | None:
+        """A row source for an INSERT's FROM (`SELECT … FROM <this>`) that moves the lock from
+        the session to the transaction: taken again at transaction level (a holder may), then
+        let go at session level, so it ends when the booking commits, not before: whoever
+        waits for it then sees what was booked. Call `released_by_statement()` once the
+        statement has run. None where the lock is not the database's (SQLite)."""
+        if self.vendor != "postgresql":
+            return None
+        # OFFSET 0 keeps each level a subquery of its own: the transaction lock is taken
+        # before the session lock is let go.
+        return ("(SELECT pg_advisory_unlock(%s) AS freed FROM (SELECT pg_advisory_xact_lock(%s) OFFSET 0)"
+                " AS taken OFFSET 0) AS handed_over", [self.k, self.k])
+
+    def released_by_statement(self) -> None:
+        self.released = True
+
+
 @contextlib.contextmanager
-def held(name: str, *, wait: float | None = None) -> Iterator[None]:
+def held(name: str, *, wait: float | None = None) -> Iterator[Hold]:
     """Hold the lock named `name` for the block; raise `Busy` if another holder keeps it
     longer than `wait` seconds (default `settings.IDEMPOTENCY_WAIT_SECONDS`)."""
     k = key_hash(name)
@@ -123,7 +149,9 @@ def held(name: str, *, wait: float | None = None) -> Iterator[None]:
             raise Busy(name)
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
+    hold = Hold(k, connection.vendor)
     try:
-        yield
+        yield hold
     finally:
-        give_back()
+        if not hold.released:
+            give_back()

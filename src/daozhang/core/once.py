@@ -62,6 +62,7 @@ class Claim:
     """A claimed key, handed to the change so it can record its answer where it books."""
 
     request: Request
+    hold: keylock.Hold | None = None
     answer: tuple[int, Any] | None = field(default=None, init=False)
     _pending: tuple[int, Any] | None = field(default=None, init=False)
 
@@ -79,7 +80,9 @@ class Claim:
 
     def insert_sql(self, status: int, body: Any) -> tuple[str, list[Any]]:
         """The record as an INSERT for a booking written as one statement; the caller runs
-        it in the statement that books the change, then calls `inserted()`."""
+        it in the statement that books the change, then calls `inserted()`. On PostgreSQL
+        the statement also takes over the claim and ends it at its commit
+        (`keylock.Hold.release_at_commit`): no round trip to let it go."""
         r = self.request
         ops = connection.ops
         now = clock.now()
@@ -91,11 +94,17 @@ class Claim:
             ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(now + _ttl()),
         ]
         self._pending = (status, body)
-        return _INSERT, params
+        handover = self.hold.release_at_commit() if self.hold is not None else None
+        if handover is None:
+            return f"{_INSERT} VALUES ({', '.join(['%s'] * len(params))})", params
+        source, source_params = handover
+        return f"{_INSERT} SELECT {_PG_TYPED} FROM {source}", [*params, *source_params]  # noqa: S608 - constants
 
     def inserted(self) -> None:
         """The statement carrying `insert_sql` has run: its answer is the recorded one."""
         self.answer = self._pending
+        if self.hold is not None and self.hold.release_at_commit() is not None:
+            self.hold.released_by_statement()
 
     def replay_if_stored(self, request_hash: str | None, status: int | None, body: Any) -> None:
         """For a change that reads the stored answer itself, in a query it makes anyway
@@ -116,10 +125,11 @@ class _Replay(Exception):
 STORED_COLUMNS = "request_hash, status_code, body"
 
 
-_INSERT = (
-    "INSERT INTO core_idempotencyrecord (id, merchant_id, scope, key, request_hash, status_code, body,"
-    " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
+_INSERT = ("INSERT INTO core_idempotencyrecord (id, merchant_id, scope, key, request_hash, status_code, body,"
+           " created_at, expires_at)")
+# A SELECT's parameters are typed by nothing around them: say what each column takes.
+_PG_TYPED = ("%s::uuid, %s::uuid, %s::text, %s::text, %s::text, %s::smallint, %s::jsonb, %s::timestamptz,"
+             " %s::timestamptz")
 
 
 def _ttl() -> dt.timedelta:
@@ -158,8 +168,8 @@ def once(request: Request, run: Callable[[Claim], tuple[int, Any]], *,
     With `change_reads_stored`, `run` looks up the stored answer itself, under the claim and
     before it changes anything (`Claim.replay_if_stored`)."""
     try:
-        with keylock.held(f"once:{request.merchant_id}:{request.scope}:{request.key}"):
-            return _claimed(request, run, books_outside_transaction, change_reads_stored)
+        with keylock.held(f"once:{request.merchant_id}:{request.scope}:{request.key}") as hold:
+            return _claimed(request, run, books_outside_transaction, change_reads_stored, hold)
     except keylock.Busy:
         raise DomainError("request_in_progress", request.field, status=409) from None
     except _Replay as replay:
@@ -167,11 +177,11 @@ def once(request: Request, run: Callable[[Claim], tuple[int, Any]], *,
 
 
 def _claimed(request: Request, run: Callable[[Claim], tuple[int, Any]],
-             outside: bool, change_reads_stored: bool) -> tuple[int, Any, bool]:
+             outside: bool, change_reads_stored: bool, hold: keylock.Hold) -> tuple[int, Any, bool]:
     first = None if change_reads_stored else stored(request)
     if first is not None:
         return (*first, True)
-    claim = Claim(request)
+    claim = Claim(request, hold)
     try:
         if outside:
             status, body = run(claim)
