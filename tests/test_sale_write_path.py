@@ -78,7 +78,8 @@ def test_a_lost_race_answers_with_the_winners_payment_and_books_nothing(merchant
     before = (Payment.objects.count(), Entry.objects.count(), Posting.objects.count(),
               merchant_payable_balance(m.id))
     real_lookup = services._lookup
-    monkeypatch.setattr(services, "_lookup", lambda mm, key, tid, claim: (None, real_lookup(mm, "not-yet-seen", tid, claim)[1]))
+    monkeypatch.setattr(services, "_lookup",
+                        lambda mm, key, tid, claim: (None, real_lookup(mm, "not-yet-seen", tid, claim)[1]))
     loser, replayed = services.sale(merchant=m, idempotency_key="raced", req=request(merchant_kit))
     assert replayed and loser.id == winner.id
     assert (Payment.objects.count(), Entry.objects.count(), Posting.objects.count(),
