@@ -27,9 +27,9 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -95,11 +95,11 @@ class Busy(Exception):
 
 
 class Hold:
-    """A lock being held; on PostgreSQL it can be handed over to the statement that books
+    """A lock being held. On PostgreSQL it can be handed over to the statement that books
     the change, which then releases it at its own commit (no round trip of its own)."""
 
-    def __init__(self, k: int, vendor: str) -> None:
-        self.k, self.vendor = k, vendor
+    def __init__(self, k: int) -> None:
+        self.k, self.vendor = k, connection.vendor
         self.released = False
 
     def release_at_commit(self) -> tuple[str, list[Any]] | None:
@@ -118,40 +118,58 @@ class Hold:
     def released_by_statement(self) -> None:
         self.released = True
 
+    def release(self) -> None:
+        """Let go (once; a no-op after the booking statement took it over)."""
+        if self.released:
+            return
+        self.released = True
+        if self.vendor == "postgresql":
+            # The session may be gone (a dropped connection): its locks went with it.
+            with contextlib.suppress(Exception):
+                execute_server_bound("SELECT pg_advisory_unlock(%s)", [self.k], prepare=True)
+        else:
+            _files.unlock(_sqlite_lock_file(), _offset(self.k))
+
+
+T = TypeVar("T")
+
+
+def acquire(name: str, attempt: Callable[[int], tuple[bool, T]], *, wait: float | None = None) -> tuple[Hold, T]:
+    """Take the lock named `name` by `attempt(k)`, which tries it (without waiting) and
+    returns (taken, whatever else it read); tried again with a growing pause until taken
+    or `wait` seconds (default `settings.IDEMPOTENCY_WAIT_SECONDS`) have passed: `Busy`.
+
+    A caller may try the lock inside a query it makes anyway (on PostgreSQL, a volatile
+    function that tries it and then reads with a fresh snapshot, `daozhang_claim`)."""
+    k = key_hash(name)
+    deadline = time.monotonic() + (settings.IDEMPOTENCY_WAIT_SECONDS if wait is None else wait)
+    pause = 0.005
+    while True:
+        taken, value = attempt(k)
+        if taken:
+            return Hold(k), value
+        if time.monotonic() >= deadline:
+            raise Busy(name)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _offset(k: int) -> int:
+    return k % (2**31 - 1)
+
+
+def _try(k: int) -> tuple[bool, None]:
+    if connection.vendor == "postgresql":
+        return bool(execute_server_bound("SELECT pg_try_advisory_lock(%s)", [k], prepare=True)[0][0]), None
+    return _files.try_lock(_sqlite_lock_file(), _offset(k)), None
+
 
 @contextlib.contextmanager
 def held(name: str, *, wait: float | None = None) -> Iterator[Hold]:
     """Hold the lock named `name` for the block; raise `Busy` if another holder keeps it
     longer than `wait` seconds (default `settings.IDEMPOTENCY_WAIT_SECONDS`)."""
-    k = key_hash(name)
-    budget = settings.IDEMPOTENCY_WAIT_SECONDS if wait is None else wait
-    deadline = time.monotonic() + budget
-    pause = 0.005
-    if connection.vendor == "postgresql":
-        def take() -> bool:
-            return bool(execute_server_bound("SELECT pg_try_advisory_lock(%s)", [k], prepare=True)[0][0])
-
-        def give_back() -> None:
-            # The session may be gone (a dropped connection): its locks went with it.
-            with contextlib.suppress(Exception):
-                execute_server_bound("SELECT pg_advisory_unlock(%s)", [k], prepare=True)
-    else:
-        path, offset = _sqlite_lock_file(), k % (2**31 - 1)
-
-        def take() -> bool:
-            return _files.try_lock(path, offset)
-
-        def give_back() -> None:
-            _files.unlock(path, offset)
-
-    while not take():
-        if time.monotonic() >= deadline:
-            raise Busy(name)
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-    hold = Hold(k, connection.vendor)
+    hold, _ = acquire(name, _try, wait=wait)
     try:
         yield hold
     finally:
-        if not hold.released:
-            give_back()
+        hold.release()

@@ -32,7 +32,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,6 +43,8 @@ from daozhang.core.db import execute_server_bound
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
 from daozhang.core.models import IdempotencyRecord
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,33 @@ class Claim:
     answer: tuple[int, Any] | None = field(default=None, init=False)
     _pending: tuple[int, Any] | None = field(default=None, init=False)
 
+    @property
+    def lock_name(self) -> str:
+        r = self.request
+        return f"once:{r.merchant_id}:{r.scope}:{r.key}"
+
+    @property
+    def taken(self) -> bool:
+        """Whether the key is claimed already; if not, the change claims it (`take_with`)."""
+        return self.hold is not None
+
+    def take_with(self, attempt: Callable[[int], tuple[bool, T]]) -> T:
+        """Claim the key in a query of the change's own: `attempt(k)` runs it, with the lock
+        tried inside (PostgreSQL's `daozhang_claim(k, merchant_id, scope, key)`), and returns
+        (taken, its row); tried again while another request holds the key."""
+        self.hold, row = keylock.acquire(self.lock_name, attempt)
+        return row
+
+    def _check_taken(self) -> None:
+        if not self.taken:
+            raise RuntimeError("a change records its answer only under a claimed key (Claim.take_with)")
+
     def _stored_body(self, body: Any) -> Any:
         return {**body, **dict.fromkeys(self.request.redact)} if self.request.redact else body
 
     def record(self, status: int, body: Any) -> None:
         """Store the answer; call it inside the transaction that books the change."""
+        self._check_taken()
         r = self.request
         now = clock.now()
         IdempotencyRecord.objects.create(
@@ -83,6 +107,7 @@ class Claim:
         it in the statement that books the change, then calls `inserted()`. On PostgreSQL
         the statement also takes over the claim and ends it at its commit
         (`keylock.Hold.release_at_commit`): no round trip to let it go."""
+        self._check_taken()
         r = self.request
         ops = connection.ops
         now = clock.now()
@@ -165,23 +190,32 @@ _STORED = (f"SELECT {STORED_COLUMNS} FROM core_idempotencyrecord"  # noqa: S608 
 def once(request: Request, run: Callable[[Claim], tuple[int, Any]], *,
          books_outside_transaction: bool = False, change_reads_stored: bool = False) -> tuple[int, Any, bool]:
     """Run `run` once per key; returns (status, body, replayed). See the module docstring.
-    With `change_reads_stored`, `run` looks up the stored answer itself, under the claim and
-    before it changes anything (`Claim.replay_if_stored`)."""
+
+    With `change_reads_stored`, `run` looks up the stored answer itself before it changes
+    anything (`Claim.replay_if_stored`), in a query it makes anyway; on PostgreSQL that
+    query also takes the claim (`Claim.take_with`), so claiming costs no round trip.
+    """
+    claim = Claim(request)
     try:
-        with keylock.held(f"once:{request.merchant_id}:{request.scope}:{request.key}") as hold:
-            return _claimed(request, run, books_outside_transaction, change_reads_stored, hold)
+        if change_reads_stored and connection.vendor == "postgresql":
+            return _claimed(claim, run, books_outside_transaction, change_reads_stored)
+        with keylock.held(claim.lock_name) as claim.hold:
+            return _claimed(claim, run, books_outside_transaction, change_reads_stored)
     except keylock.Busy:
         raise DomainError("request_in_progress", request.field, status=409) from None
     except _Replay as replay:
         return (*replay.answer, True)
+    finally:
+        if claim.hold is not None:
+            claim.hold.release()  # a no-op if the booking statement ended it, or `held` did
 
 
-def _claimed(request: Request, run: Callable[[Claim], tuple[int, Any]],
-             outside: bool, change_reads_stored: bool, hold: keylock.Hold) -> tuple[int, Any, bool]:
+def _claimed(claim: Claim, run: Callable[[Claim], tuple[int, Any]],
+             outside: bool, change_reads_stored: bool) -> tuple[int, Any, bool]:
+    request = claim.request
     first = None if change_reads_stored else stored(request)
     if first is not None:
         return (*first, True)
-    claim = Claim(request, hold)
     try:
         if outside:
             status, body = run(claim)

@@ -193,6 +193,14 @@ _LOOKUP = (
     " FROM (SELECT 1) AS one LEFT JOIN terminals_terminal t ON t.terminal_id = %s"
     " LEFT JOIN core_idempotencyrecord r ON r.merchant_id = %s AND r.scope = %s AND r.key = %s"
 )
+# PostgreSQL, for an API call whose key is not claimed yet: the same, and the claim taken by
+# the query itself (core.once.Claim.take_with; `daozhang_claim` tries the lock, then reads the
+# stored answer with a snapshot of its own): a sale's whole claim costs no round trip.
+_LOOKUP_CLAIMING = (
+    "SELECT c.taken, (SELECT p.id FROM payments_payment p WHERE p.merchant_id = %s AND p.idempotency_key = %s),"
+    " t.id, t.terminal_id, t.merchant_id, t.status, c.request_hash, c.status_code, c.body"
+    " FROM daozhang_claim(%s, %s, %s, %s) AS c LEFT JOIN terminals_terminal t ON t.terminal_id = %s"
+)
 _TERMINAL_FIELDS = ("id", "terminal_id", "merchant_id", "status")  # in the model's field order (from_db)
 _PAYMENT_COLUMNS = (
     "id", "merchant_id", "terminal_id", "idempotency_key", "channel", "entry_mode", "card_type", "amount", "fee",
@@ -220,7 +228,14 @@ def _lookup(merchant: Merchant, key: str, tid: str,
     if claim is not None:
         r = claim.request
         mine = [r.merchant_id.hex if sqlite else r.merchant_id, r.scope, r.key]
-    if not sqlite:
+    if claim is not None and not claim.taken and not sqlite:
+        def attempt(k: int) -> tuple[bool, tuple[Any, ...]]:
+            ((taken, *row),) = execute_server_bound(_LOOKUP_CLAIMING, [merchant.id, key, k, *mine, usable],
+                                                    prepare=True)
+            return bool(taken), tuple(row)
+
+        replay_id, pk, terminal_id, owner, status, *stored = claim.take_with(attempt)
+    elif not sqlite:
         # Prepared: parsed and planned once per connection (core.db.execute_server_bound).
         ((replay_id, pk, terminal_id, owner, status, *stored),) = execute_server_bound(
             _LOOKUP, [merchant.id, key, usable, *mine], prepare=True)
