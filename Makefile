@@ -48,6 +48,7 @@ demo: install
 test: install system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 	@echo "== test suite on SQLite =="
 	$(BIN)/python -m pytest -p daozhang.testing.pytest_pg
 	@echo "== test suite on PostgreSQL (throw-away server) =="
@@ -55,6 +56,7 @@ test: install system-deps
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy src

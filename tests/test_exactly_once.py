@@ -182,9 +182,9 @@ def test_a_claim_left_by_a_killed_process_is_released(child_env):
 def test_a_rebound_terminal_leads_to_its_current_merchant_only(make_merchant):
     """Staff's `daozhang trace TID:STAN` and a terminal's reversal look in the terminal's
     current binding: the earlier owner's sale with the same STAN is not reached."""
-    from daozhang.core.management.commands.trace import resolve
     from daozhang.payments.models import PaymentStatus
     from daozhang.terminals import services as terminals
+    from daozhang.tracing.management.commands.trace import resolve
 
     a, b = make_merchant(), make_merchant()
     old = a.sale(4_200, stan="000777")

@@ -6,9 +6,10 @@ from typing import Any
 
 from ninja import NinjaAPI
 
+from daozhang.access.api_auth import MerchantKeyAuth, StaffTokenAuth
 from daozhang.core.contract import read_contract_from
 from daozhang.core.edge import JsonObjectParser, document_contract
-from daozhang.core.http import MerchantKeyAuth, StaffTokenAuth, install_error_handlers
+from daozhang.core.http import install_error_handlers
 from daozhang.merchants.api import router as merchant_router
 from daozhang.merchants.api import staff_router as staff_merchants
 from daozhang.merchants.ping import router as ping_router

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "daozhang.web",
     "daozhang.portal",
     "daozhang.console",
+    "daozhang.cli",
 ]
 
 MIDDLEWARE = [

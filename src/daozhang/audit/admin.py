@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from daozhang.audit.models import AuditEvent
-from daozhang.ledger.admin import ReadOnly
+from daozhang.core.admin import ReadOnly
 
 
 @admin.register(AuditEvent)

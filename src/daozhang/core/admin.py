@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from daozhang.core.models import Alert, JobRun
-from daozhang.ledger.admin import ReadOnly
+
+
+class ReadOnly(admin.ModelAdmin):
+    """An admin page that shows and never edits: records written by services only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Alert)

@@ -1,13 +1,12 @@
 """Raising and resolving staff alerts (shown in the console). Jobs raise and resolve them
-without an audit record (a job is not a person); a person resolving one is audited."""
+without an audit record (a job is not a person); a person resolving one is audited
+(`audit.alerts.resolve_by_staff`, above core: core imports no domain)."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from daozhang.audit import services as audit
-from daozhang.core.errors import DomainError
 from daozhang.core.models import Alert
 
 # Alerts that clear themselves when their cause is fixed: the console shows what fixes
@@ -54,25 +53,3 @@ def open_alerts(kind: str | None = None) -> list[Alert]:
     if kind:
         qs = qs.filter(kind=kind)
     return list(qs.order_by("-raised_at"))
-
-
-def resolve_alert_by_staff(*, alert_id: int, note: str, actor: str) -> Alert:
-    """Close an alert a person has dealt with (self-resolving kinds are refused)."""
-    text = (note or "").strip()[:300]
-    if not text:
-        raise DomainError("required", "note")
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update().filter(id=alert_id).first()
-        if alert is None:
-            raise DomainError("not_found", "alert_id", status=404)
-        if alert.resolved_at is not None:
-            raise DomainError("bad_transition", "status", {"current": "resolved", "target": "resolved"}, 409)
-        if alert.kind in SELF_RESOLVING:
-            raise DomainError("invalid", "kind")
-        resolve_alert(alert.kind, alert.key)
-        audit.record(actor=actor, action="alert.resolve", obj_type="alert", obj_id=alert.id,
-                     before={"kind": alert.kind, "key": alert.key, "resolved": False,
-                             "message": alert.message_en},
-                     after={"resolved": True, "note": text})
-        alert.refresh_from_db()
-    return alert

@@ -6,9 +6,8 @@
   JSON error shape `{"error": {code, field, message}}`, never an HTML page.
 - `JsonObjectParser`: a request body is a JSON object, nothing else (`"abc"`, `[1, 2]` and
   `null` are refused naming the body).
-- `StaffPermission`: a staff endpoint's permission is checked in ninja's authentication
-  step, which runs before the body and parameters are parsed, so a token without the
-  permission learns nothing about the input the endpoint takes.
+- (`access.api_auth.StaffPermission`: a staff endpoint's permission is checked in ninja's
+  authentication step, before the body and parameters are parsed.)
 - `document_contract`: the OpenAPI document states what these mechanisms enforce (the
   `Idempotency-Key` header on every POST, the error answers each operation can give);
   `core.contract` enforces what it states of query strings.
@@ -30,9 +29,7 @@ from django.urls import Resolver404, resolve
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
-from daozhang.core.contract import refuse_unknown_query
 from daozhang.core.errors import DomainError, pick_language
-from daozhang.core.http import StaffTokenAuth
 from daozhang.core.inputs import IDEMPOTENCY_KEY_MAX
 
 log = logging.getLogger("daozhang.api")
@@ -145,24 +142,6 @@ class JsonObjectParser(Parser):
         if not isinstance(data, dict):
             raise DomainError("not_an_object", "body")
         return data
-
-
-class StaffPermission(StaffTokenAuth):
-    """`Bearer dzs_…` of a staff user who has `perm`: 401 without the token, 403 without
-    the permission, both before the request's input is looked at."""
-
-    def __init__(self, perm: str) -> None:
-        super().__init__()
-        self.perm = perm
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = self.staff_user(request, token)
-        if user is None:
-            return None
-        if not user.has_perm(self.perm):
-            raise DomainError("forbidden", None, status=403)
-        refuse_unknown_query(request)
-        return user
 
 
 # -------------------------------------------------------------------------- OpenAPI

@@ -18,59 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer
 
-from daozhang.access.services import merchant_for_key, staff_for_token
-from daozhang.core.contract import refuse_unknown_query
 from daozhang.core.errors import CATALOGUE, DomainError, pick_language
 from daozhang.core.ids import PLATFORM_ID
 from daozhang.core.once import Claim, once
 from daozhang.core.once import Request as OnceRequest
 
 log = logging.getLogger("daozhang.api")
-
-
-class MerchantKeyAuth(HttpBearer):
-    """`Authorization: Bearer dzk_…`: the call acts for exactly one merchant. Once the
-    caller is known, a query parameter the operation does not take is refused."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        if not token.startswith("dzk_"):
-            return None
-        found = merchant_for_key(token)
-        if found is None:
-            return None
-        request.merchant, request.api_key = found  # type: ignore[attr-defined]
-        refuse_unknown_query(request)
-        return found[0]
-
-
-class StaffTokenAuth(HttpBearer):
-    """`Authorization: Bearer dzs_…`: a staff user; permissions are checked per call."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = self.staff_user(request, token)
-        if user is not None:
-            refuse_unknown_query(request)
-        return user
-
-    @staticmethod
-    def staff_user(request: HttpRequest, token: str) -> Any:
-        if not token.startswith("dzs_"):
-            return None
-        found = staff_for_token(token)
-        if found is None:
-            return None
-        request.staff_user = found.user  # type: ignore[attr-defined]
-        return found.user
-
-
-def require_perm(request: HttpRequest, perm: str) -> str:
-    """Raise 403 unless the staff user has `perm`; return the actor label for the audit log."""
-    user = request.staff_user  # type: ignore[attr-defined]
-    if not user.has_perm(perm):
-        raise DomainError("forbidden", None, status=403)
-    return f"staff:{user.get_username()}"
 
 
 def lang(request: HttpRequest) -> str:

@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from daozhang.access.api_auth import StaffPermission, require_perm
 from daozhang.access.services import issue_api_key
-from daozhang.core.edge import StaffPermission
 from daozhang.core.errors import DomainError
-from daozhang.core.http import idempotent, require_perm
+from daozhang.core.http import idempotent
 from daozhang.core.inputs import Code, Password, Text, Username
 from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance

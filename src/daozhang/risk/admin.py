@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from daozhang.ledger.admin import ReadOnly
+from daozhang.core.admin import ReadOnly
 from daozhang.risk.models import RiskHold
 
 

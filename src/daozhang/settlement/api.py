@@ -9,8 +9,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from daozhang.core.edge import StaffPermission
-from daozhang.core.http import idempotent, require_perm
+from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.core.http import idempotent
 from daozhang.core.inputs import AmountFen, SignedAmountFen, Text
 from daozhang.merchants import services as merchants
 from daozhang.merchants.api import BankAccountIn

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from daozhang.core.edge import StaffPermission
-from daozhang.core.http import idempotent, require_perm
+from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.core.http import idempotent
 from daozhang.core.inputs import Code, Text
 from daozhang.merchants.api import ERRORS, TerminalOut
 from daozhang.terminals import services

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from daozhang.audit.alerts import resolve_by_staff
 from daozhang.console.forms import Field, Form
 from daozhang.console.views.common import Done, handle
 from daozhang.core import alerts
@@ -32,7 +33,7 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
     form = Form.bound((NOTE,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:
-        alerts.resolve_alert_by_staff(alert_id=alert.id, note=form["note"], actor=staff_actor(request))
+        resolve_by_staff(alert_id=alert.id, note=form["note"], actor=staff_actor(request))
         return (f"告警 {alert.kind} {alert.key} 已关闭。", f"Alert {alert.kind} {alert.key} resolved.",
                 reverse("console:alerts"))
 
