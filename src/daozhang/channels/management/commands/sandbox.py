@@ -14,9 +14,9 @@ class Command(BaseCommand):
     help = "Switch sandbox faults: `sandbox outage wechat on`"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("fault", choices=["outage"])
-        parser.add_argument("channel", choices=[*CHANNELS, "bank"])
-        parser.add_argument("state", choices=["on", "off"])
+        parser.add_argument("fault", choices=["outage"], help="the fault to switch")
+        parser.add_argument("channel", choices=[*CHANNELS, "bank"], help="the sandbox channel or the bank")
+        parser.add_argument("state", choices=["on", "off"], help="on: every call fails as in an outage")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         set_outage(opts["channel"], opts["state"] == "on")

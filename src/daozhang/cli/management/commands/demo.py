@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = "Load demo merchants, terminals, staff and four weeks of payments (idempotent)"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=28)
+        parser.add_argument("--days", type=int, default=28, help="days of past payments to make (default 28)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         creds = demo.load(days=opts["days"], say=self.stdout.write)

@@ -30,10 +30,14 @@ class Command(BaseCommand):
     help = "Serve the web portal and the API"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("DAOZHANG_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("DAOZHANG_PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("DAOZHANG_WEB_WORKERS", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("DAOZHANG_WEB_THREADS", "8")))
+        parser.add_argument("--host", default=os.environ.get("DAOZHANG_HOST", "127.0.0.1"),
+                            help="address to listen on (DAOZHANG_HOST, default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("DAOZHANG_PORT", "8000")),
+                            help="port (DAOZHANG_PORT, default 8000)")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("DAOZHANG_WEB_WORKERS", "2")),
+                            help="gunicorn processes (DAOZHANG_WEB_WORKERS, default 2)")
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("DAOZHANG_WEB_THREADS", "8")),
+                            help="threads per process (DAOZHANG_WEB_THREADS, default 8)")
         parser.add_argument("--with-worker", action="store_true",
                             help="also run `daozhang worker` as a child process (the embedded default)")
 

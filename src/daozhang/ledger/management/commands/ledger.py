@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = "Ledger tools: `ledger check`"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["check"])
+        parser.add_argument("action", choices=["check"],
+                            help="check: every entry balances, every balance equals its postings")
         parser.add_argument("--limit", type=int, default=100, help="offenders listed at most")
 
     def handle(self, *args: Any, **opts: Any) -> None:

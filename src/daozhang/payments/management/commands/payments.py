@@ -14,9 +14,9 @@ class Command(BaseCommand):
     help = "Payments batch tools: `payments import FILE.csv`"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["import"])
-        parser.add_argument("file", type=Path)
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("action", choices=["import"], help="import: load sales from a CSV file")
+        parser.add_argument("file", type=Path, help="the CSV file (docs/formats.md); safe to import twice")
+        parser.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default 1000)")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **opts: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from daozhang.core.alerts import resolve_alert
+from daozhang.core.cli_args import year
 from daozhang.core.errors import DomainError
 from daozhang.settlement.calendar import CalendarGap, is_working_day, load_schedule
 
@@ -19,9 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         load = sub.add_parser("load", help="load an official schedule file")
-        load.add_argument("file", type=Path)
+        load.add_argument("file", type=Path, help="the schedule file (docs/formats.md)")
         show = sub.add_parser("show", help="list the non-working days of a year")
-        show.add_argument("year", type=int)
+        show.add_argument("year", type=year, help="the year, e.g. 2026")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "load":

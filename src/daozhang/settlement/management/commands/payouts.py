@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from daozhang.core.cli_args import business_date
 from daozhang.core.progress import tracked
 from daozhang.settlement.payout_files import ResultFileRefused, import_results
 from daozhang.settlement.payouts import run_payouts
@@ -19,10 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         run = sub.add_parser("run", help="submit due payouts, retry, and collect the bank's answers")
-        run.add_argument("--date", type=dt.date.fromisoformat, default=None)
-        run.add_argument("--quiet", action="store_true")
+        run.add_argument("--date", type=business_date, default=None,
+                         help="pay batches due up to this date, YYYY-MM-DD (default: today)")
+        run.add_argument("--quiet", action="store_true", help="no progress bar")
         imp = sub.add_parser("import", help="load a bank payout result file")
-        imp.add_argument("file", type=Path)
+        imp.add_argument("file", type=Path, help="the bank's result file (docs/formats.md)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "run":

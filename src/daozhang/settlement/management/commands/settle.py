@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from daozhang.core.cli_args import business_date
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
 from daozhang.core.progress import tracked
@@ -17,9 +18,11 @@ class Command(BaseCommand):
     help = "Settle a business date: one batch per merchant (T+1 and D0)"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=dt.date.fromisoformat, required=True, help="YYYY-MM-DD")
-        parser.add_argument("--cycle", choices=["T1", "D0", "all"], default="all")
-        parser.add_argument("--quiet", action="store_true")
+        parser.add_argument("--date", type=business_date, required=True,
+                            help="the business date to settle, YYYY-MM-DD (its cut-off must have passed)")
+        parser.add_argument("--cycle", choices=["T1", "D0", "all"], default="all",
+                            help="settle only merchants on this cycle (default: both)")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         day: dt.date = opts["date"]

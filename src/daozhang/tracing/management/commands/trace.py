@@ -62,8 +62,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ref", help="payment id | RRN | TERMINAL:STAN | batch id | MERCHANT_NO:YYYY-MM-DD")
-        parser.add_argument("--lang", choices=["zh", "en"], default="zh")
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the answer (default zh)")
+        parser.add_argument("--json", action="store_true", help="the trace as JSON, as the API answers it")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
