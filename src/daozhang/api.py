@@ -16,6 +16,7 @@ from daozhang.merchants.ping import router as ping_router
 from daozhang.payments.api import router as payments_router
 from daozhang.settlement.api import router as settlement_router
 from daozhang.settlement.api import staff_router as staff_settlement
+from daozhang.terminals.api import router as terminals_router
 from daozhang.terminals.api import staff_router as staff_terminals
 from daozhang.tracing.api import router as tracing_router
 
@@ -44,6 +45,7 @@ api = DaozhangAPI(
 install_error_handlers(api)
 api.add_router("/v1/", payments_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", merchant_router, auth=MerchantKeyAuth())
+api.add_router("/v1/", terminals_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", tracing_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", settlement_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", ping_router, auth=MerchantKeyAuth())

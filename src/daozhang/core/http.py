@@ -15,7 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -25,6 +25,24 @@ from daozhang.core.once import Claim, once
 from daozhang.core.once import Request as OnceRequest
 
 log = logging.getLogger("daozhang.api")
+
+
+class ErrorBody(Schema):
+    code: str
+    field: str | None
+    message: str
+
+
+class ErrorOut(Schema):
+    """The one error shape of the API: `{"error": {code, field, message}}`."""
+
+    error: ErrorBody
+
+
+# The error answers a route declares (core.edge.document_contract adds the ones every
+# operation can give, such as 413 and 415 on a POST).
+ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+STAFF_ERRORS: dict[int, type[Schema]] = {**ERRORS, 403: ErrorOut}
 
 
 def lang(request: HttpRequest) -> str:

@@ -12,18 +12,16 @@ from ninja import Router, Schema, Status
 from daozhang.access.api_auth import StaffPermission, require_perm
 from daozhang.access.services import issue_api_key
 from daozhang.core.errors import DomainError
+from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import Code, Password, Text, Username
 from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants import services
 from daozhang.merchants.models import Merchant
-from daozhang.payments.schemas import ErrorOut
-from daozhang.terminals.models import Terminal
 
 router = Router(tags=["merchant 商户"])
 staff_router = Router(tags=["staff: merchants 运营：商户"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class MerchantOut(Schema):
@@ -52,23 +50,6 @@ class MerchantOut(Schema):
         }
 
 
-class TerminalOut(Schema):
-    id: uuid.UUID
-    serial_number: str
-    terminal_id: str
-    model: str
-    status: str
-    merchant_no: str | None
-    install_address: str
-
-    @staticmethod
-    def of(t: Terminal) -> dict[str, object]:
-        return {"id": t.id, "serial_number": t.serial_number, "terminal_id": t.terminal_id,
-                "model": t.model, "status": t.status,
-                "merchant_no": t.merchant.merchant_no if t.merchant else None,
-                "install_address": t.install_address}
-
-
 class BalanceOut(Schema):
     unsettled: int
     unsettled_display: str
@@ -78,12 +59,6 @@ class BalanceOut(Schema):
 @router.get("/merchant", response={200: MerchantOut, **ERRORS}, summary="My merchant profile 商户信息")
 def me(request: HttpRequest):  # type: ignore[no-untyped-def]
     return Status(200, MerchantOut.of(request.merchant))  # type: ignore[attr-defined]
-
-
-@router.get("/terminals", response={200: list[TerminalOut], **ERRORS}, summary="My terminals 我的终端")
-def my_terminals(request: HttpRequest):  # type: ignore[no-untyped-def]
-    qs = Terminal.objects.select_related("merchant").filter(merchant=request.merchant)  # type: ignore[attr-defined]
-    return Status(200, [TerminalOut.of(t) for t in qs.order_by("terminal_id")])
 
 
 @router.get("/balance", response={200: BalanceOut, **ERRORS}, summary="Money owed, not yet settled 待结算余额")

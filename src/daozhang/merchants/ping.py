@@ -22,8 +22,7 @@ from ninja import Body, Router, Schema, Status
 
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
-from daozhang.core.http import idempotency_key
-from daozhang.payments.schemas import ErrorOut
+from daozhang.core.http import ErrorOut, idempotency_key
 
 router = Router(tags=["merchant 商户"])
 

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from daozhang.core.edge import checked_stream
-from daozhang.core.http import idempotency_key, idempotent_booking
+from daozhang.core.http import ERRORS as COMMON_ERRORS
+from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
 from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
 from daozhang.core.once import Claim
 from daozhang.payments import selectors, services
@@ -17,7 +18,6 @@ from daozhang.payments.models import Payment, Reversal
 from daozhang.payments.schemas import (
     Channel,
     Cursor,
-    ErrorOut,
     Last4,
     PaymentOut,
     PaymentPage,
@@ -32,7 +32,7 @@ from daozhang.payments.schemas import (
 )
 
 router = Router(tags=["payments 交易"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+ERRORS = {**COMMON_ERRORS, 503: ErrorOut}  # a channel can be down
 
 
 def _merchant(request: HttpRequest):  # type: ignore[no-untyped-def]

@@ -103,13 +103,3 @@ class ReversalOut(Schema):
     def of(r: Reversal) -> dict[str, object]:
         return {"id": r.id, "payment_id": r.payment_id, "original_stan": r.original_stan,
                 "outcome": r.outcome, "response_code": r.response_code, "created_at": r.created_at}
-
-
-class ErrorBody(Schema):
-    code: str
-    field: str | None
-    message: str
-
-
-class ErrorOut(Schema):
-    error: ErrorBody

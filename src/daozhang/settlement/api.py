@@ -10,18 +10,17 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import AmountFen, SignedAmountFen, Text
 from daozhang.merchants import services as merchants
 from daozhang.merchants.api import BankAccountIn
-from daozhang.payments.schemas import ErrorOut
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.payouts import hold_batch, repay_batch
 
 router = Router(tags=["settlement 结算"])
 staff_router = Router(tags=["staff: settlement and risk 运营：结算与风控"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class AccountChangeIn(BankAccountIn):

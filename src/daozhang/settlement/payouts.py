@@ -149,11 +149,6 @@ def _retry_later(payout: Payout) -> str:
     return PayoutStatus.RETRYING
 
 
-def settle_result(payout: Payout) -> str:
-    """Ask the bank whether an accepted payout arrived or came back, and book the answer."""
-    return collect_answers([payout]).get(payout.id, payout.status)
-
-
 def collect_answers(payouts: list[Payout]) -> dict[uuid.UUID, str]:
     try:
         answers = get_bank().status_many([p.id for p in payouts])

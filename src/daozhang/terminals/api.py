@@ -1,4 +1,4 @@
-"""Staff endpoints for terminal registration, binding and lifecycle."""
+"""Terminal endpoints: a merchant's own terminals; staff registration, binding and lifecycle."""
 
 from __future__ import annotations
 
@@ -6,15 +6,40 @@ import uuid
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import Code, Text
-from daozhang.merchants.api import ERRORS, TerminalOut
 from daozhang.terminals import services
+from daozhang.terminals.models import Terminal
 
+router = Router(tags=["merchant 商户"])
 staff_router = Router(tags=["staff: terminals 运营：终端"])
+
+
+class TerminalOut(Schema):
+    id: uuid.UUID
+    serial_number: str
+    terminal_id: str
+    model: str
+    status: str
+    merchant_no: str | None
+    install_address: str
+
+    @staticmethod
+    def of(t: Terminal) -> dict[str, object]:
+        return {"id": t.id, "serial_number": t.serial_number, "terminal_id": t.terminal_id,
+                "model": t.model, "status": t.status,
+                "merchant_no": t.merchant.merchant_no if t.merchant else None,
+                "install_address": t.install_address}
+
+
+@router.get("/terminals", response={200: list[TerminalOut], **ERRORS}, summary="My terminals 我的终端")
+def my_terminals(request: HttpRequest):  # type: ignore[no-untyped-def]
+    qs = Terminal.objects.select_related("merchant").filter(merchant=request.merchant)  # type: ignore[attr-defined]
+    return Status(200, [TerminalOut.of(t) for t in qs.order_by("terminal_id")])
 
 
 class TerminalIn(Schema):

@@ -10,17 +10,16 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from daozhang.core.errors import DomainError
-from daozhang.core.http import idempotent, lang
+from daozhang.core.http import ERRORS, idempotent, lang
 from daozhang.core.inputs import AmountFen, BusinessDate, Limit
 from daozhang.payments import selectors
-from daozhang.payments.schemas import ErrorOut, Rrn, StanRef, TerminalRef
+from daozhang.payments.schemas import Rrn, StanRef, TerminalRef
 from daozhang.settlement import statements
 from daozhang.settlement.models import SettlementBatch
 from daozhang.tracing.enquiry import enquire
 from daozhang.tracing.trace import trace_batch, trace_day, trace_payment
 
 router = Router(tags=["where is my money 资金追踪"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 def _m(request: HttpRequest) -> Any:
