@@ -70,7 +70,7 @@ def half_up(amount: int, ppm: int, cap: int | None = None) -> int:
 
 
 def expected_fee(plan: Any, channel: str, mode: str, card_type: str, amount: int) -> int:
-    """The fee plan rules restated independently of `payments.fees` (DOMAIN.md §3)."""
+    """The fee plan rules restated independently of `payments.fees` (docs/money.md#fee-plans)."""
     if channel != "card":
         return half_up(amount, plan.wallet_rate_ppm)
     if mode == "contactless" and amount <= plan.quickpass_limit_fen:

@@ -1,4 +1,4 @@
-"""The rounding rule and the fee plan (DOMAIN.md §3): figures a merchant sees on a statement."""
+"""The rounding rule and the fee plan (docs/money.md#fee-plans): figures a merchant sees on a statement."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ class FeePlan(models.Model):
     """Merchant service fee rates, in parts per million (0.38% = 3,800 ppm).
 
     Only contactless QuickPass at or below `quickpass_limit_fen` gets the discount rate;
-    chip or swipe always pays the standard debit or credit rate (DOMAIN.md §3).
+    chip or swipe always pays the standard debit or credit rate (docs/money.md#fee-plans).
     """
 
     code = models.CharField(max_length=40, unique=True)

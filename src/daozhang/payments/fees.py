@@ -1,4 +1,4 @@
-"""Which rate a payment pays under its merchant's fee plan (DOMAIN.md §3).
+"""Which rate a payment pays under its merchant's fee plan (docs/money.md#fee-plans).
 
 Rounding is `core.money.apply_rate`: half up to the fen, then the cap.
 """

@@ -1,4 +1,4 @@
-"""The one catalogue of reasons money has or has not arrived (PRODUCT.md §4, DOMAIN.md §4).
+"""The one catalogue of reasons money has or has not arrived (docs/where-is-my-money.md#the-cause-catalogue).
 
 Every trace ends in exactly one of these causes; the portal, the API, the CLI, support
 cases and FAQ answers all read the same words from here. Placeholders come from the trace;
