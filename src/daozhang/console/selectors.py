@@ -2,8 +2,7 @@
 
 Keyset pagination (the last row's sort key, not an offset) keeps page 1,000 of the audit
 log as fast as page 1 and never skips or repeats a row when new events arrive meanwhile.
-The cursor is the last row's primary key; its sort values are read back from the table,
-so the URL carries one opaque id instead of timestamps to parse.
+The pager is core's (`core.pages`), shared with the API and the portal.
 """
 
 from __future__ import annotations
@@ -11,12 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 
+from daozhang.core import pages
+from daozhang.core.errors import DomainError
 from daozhang.core.models import Alert
+from daozhang.core.pages import Page
 from daozhang.merchants.models import SettlementAccount
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
 from daozhang.support.models import CaseStatus, SupportCase
@@ -26,66 +27,14 @@ T = TypeVar("T")
 PAGE = 50
 
 
-@dataclass
-class Page(Generic[T]):
-    rows: list[T]
-    next_cursor: str = ""  # pass as `after` for the next page
-    is_first: bool = True
-    prev_cursor: str = ""  # pass as `before` for the previous page
-
-
-def _flipped(order: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(o[1:] if o.startswith("-") else f"-{o}" for o in order)
-
-
-def _beyond(qs: QuerySet[M], order: tuple[str, ...], last: dict[str, Any]) -> QuerySet[M]:
-    """The rows of `qs` that come after the row whose sort values are `last`, in `order`."""
-    fields = [o.lstrip("-") for o in order]
-    # The plain bound on the leading column first: with only the OR below, the databases
-    # cannot use an index on it as a range (bench/portal.py measured the same shape on
-    # payments: seconds instead of a millisecond on a million rows).
-    lead = fields[0]
-    qs = qs.filter(**{f"{lead}__{'lte' if order[0].startswith('-') else 'gte'}": last[lead]})
-    # (a, b) after (x, y) in this order: a beyond x, or a = x and b beyond y, …
-    cond = Q()
-    for i, o in enumerate(order):
-        step = Q(**{f"{fields[i]}__{'lt' if o.startswith('-') else 'gt'}": last[fields[i]]})
-        for prior in fields[:i]:
-            step &= Q(**{prior: last[prior]})
-        cond |= step
-    return qs.filter(cond)
-
-
 def keyset(qs: QuerySet[M], order: tuple[str, ...], cursors: Mapping[str, str], size: int = PAGE) -> Page[M]:
-    """One page of `qs` sorted by `order` (last item the unique tie-break): the rows after
-    the row `cursors["after"]`, or — going back — the rows before the row
-    `cursors["before"]`, read in the opposite order and shown in this one (so "previous" is
-    as fast as "next"). `cursors` is the page's query string."""
-    fields = [o.lstrip("-") for o in order]
-    after, before = cursors.get("after", ""), cursors.get("before", "")
-
-    def position(cursor: str) -> dict[str, Any] | None:
-        try:
-            return qs.model._default_manager.filter(pk=cursor).values(*fields).first()
-        except (ValueError, ValidationError):  # a malformed cursor: start from the top
-            return None
-
-    back = position(before) if before else None
-    if back is not None:
-        rows = list(_beyond(qs.order_by(*_flipped(order)), _flipped(order), back)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size][::-1]
-        return Page(rows, str(rows[-1].pk) if rows else "", not more, str(rows[0].pk) if more and rows else "")
-    last = position(after) if after else None
-    qs = qs.order_by(*order)
-    if last is not None:
-        qs = _beyond(qs, order, last)
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    # A page reached by a cursor has rows before it: the ones it was reached from.
-    return Page(rows, str(rows[-1].pk) if more and rows else "", last is None,
-                str(rows[0].pk) if last is not None and rows else "")
+    """One page of a console list (`core.pages`, the one pager), from the page's query
+    string (`after`, `before`); a cursor no page gave starts from the top."""
+    try:
+        return pages.keyset(qs, order, after=cursors.get("after") or None, before=cursors.get("before") or None,
+                            size=size, after_field="after")
+    except DomainError:
+        return pages.keyset(qs, order, after=None, before=None, size=size)
 
 
 def queue_filter() -> Q:
@@ -163,7 +112,7 @@ def payout_queue(state: str, cursors: Mapping[str, str]) -> Page[QueueRow]:
             rejected[a.merchant_id] = a
     rows = [queue_row(b, latest.get(b.id), current.get(b.merchant_id), pending.get(b.merchant_id),
                  rejected.get(b.merchant_id)) for b in batches]
-    return Page(rows, page.next_cursor, page.is_first, page.prev_cursor)
+    return Page(rows, page.next, page.prev, page.is_first)
 
 
 def queue_row(b: SettlementBatch, p: Payout | None, acct: SettlementAccount | None, pending: SettlementAccount | None,

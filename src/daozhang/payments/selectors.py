@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
 import io
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from daozhang.core.clock import business_tz
 from daozhang.core.errors import DomainError
-from daozhang.core.inputs import FIRST_DATE, LAST_DATE
 from daozhang.core.money import Money
+from daozhang.core.pages import Page, keyset
 from daozhang.merchants.models import Merchant
 from daozhang.payments.models import Channel, Payment, PaymentStatus
 
@@ -78,58 +75,12 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=business_tz())
 
 
-class Page(NamedTuple):
-    rows: list[Payment]
-    next: str | None  # the cursor of the older rows after these, if any
-    prev: str | None  # the cursor of the newer rows before these, if any
-
-
-def _cursor_of(p: Payment) -> str:
-    return base64.urlsafe_b64encode(f"{p.created_at.isoformat()}|{p.id}".encode()).decode()
-
-
-def _position(cursor: str, field: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        at_s, id_s = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at, pid = dt.datetime.fromisoformat(at_s), uuid.UUID(id_s)
-    except (ValueError, UnicodeError, OverflowError) as exc:
-        raise DomainError("invalid", field) from exc
-    # Only a position a page could have given: aware, inside the business date range.
-    if at.tzinfo is None or not FIRST_DATE <= at.date() <= LAST_DATE:
-        raise DomainError("invalid", field)
-    return at, pid
-
-
-def page(qs: QuerySet[Payment], cursor: str | None, limit: int, *, before: str | None = None) -> Page:
-    """Keyset pagination, newest first: stays fast on page 10,000 of a million rows.
-
-    `cursor` (a page's `next`) gives the rows older than it; `before` (a page's `prev`)
-    the rows newer than it, read upwards and shown newest first, so "previous page" is as
-    fast as "next page" however deep the list.
-    """
+def page(qs: QuerySet[Payment], cursor: str | None, limit: int, *, before: str | None = None) -> Page[Payment]:
+    """A merchant's payments, newest first, a keyset page at a time (`core.pages`): `cursor`
+    (a page's `next`) gives the older rows, `before` (its `prev`) the newer ones."""
     if not 1 <= limit <= 500:
         raise DomainError("invalid", "limit")
-    qs = qs.select_related("terminal")
-    # The plain bound first in both directions: with only the OR, neither SQLite nor
-    # PostgreSQL uses the index as a range, and page 2 of a million rows takes seconds
-    # (bench/portal.py).
-    if before:
-        at, pid = _position(before, "before")
-        newer = (qs.filter(created_at__gte=at).filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=pid))
-                 .order_by("created_at", "id"))
-        rows = list(newer[: limit + 1])
-        more = len(rows) > limit
-        rows = rows[:limit][::-1]
-        return Page(rows, _cursor_of(rows[-1]) if rows else None, _cursor_of(rows[0]) if rows and more else None)
-    qs = qs.order_by("-created_at", "-id")
-    if cursor:
-        at, pid = _position(cursor, "cursor")
-        qs = qs.filter(created_at__lte=at).filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pid))
-    rows = list(qs[: limit + 1])
-    nxt = _cursor_of(rows[limit - 1]) if len(rows) > limit else None
-    rows = rows[:limit]
-    # A page reached by a cursor has newer rows before it: the ones it was reached from.
-    return Page(rows, nxt, _cursor_of(rows[0]) if cursor and rows else None)
+    return keyset(qs.select_related("terminal"), ("-created_at", "-id"), after=cursor, before=before, size=limit)
 
 
 def lookup(merchant: Merchant, *, rrn: str | None = None, terminal_id: str | None = None,

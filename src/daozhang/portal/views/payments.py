@@ -10,6 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from daozhang.core.errors import DomainError, NotFound
+from daozhang.core.pages import Page
 from daozhang.payments import selectors
 from daozhang.payments.models import Channel, Payment, PaymentStatus
 from daozhang.portal.views.common import field_errors
@@ -42,7 +43,7 @@ def filter_from(q: QueryDict) -> selectors.PaymentFilter:
 @merchant_required
 def payment_list(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
-    got = selectors.Page([], None, None)
+    got: Page[Payment] = Page([], None, None, True)
     errors: dict[str, str] = {}
     try:
         f = filter_from(request.GET)
