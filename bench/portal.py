@@ -44,7 +44,6 @@ page's rows differ from the floor's (a fast wrong answer is not a result).
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import json
 import math
@@ -166,8 +165,10 @@ def load(driver: Any, vendor: str, big: Shop, others: list[Shop], rows: int, end
 
 
 def cursor_for(created_at: dt.datetime, pid: uuid.UUID) -> str:
-    """The keyset cursor exactly as `daozhang.payments.selectors.page` encodes it."""
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{pid}".encode()).decode()
+    """The keyset cursor of a payment, as the pager (`daozhang.core.pages`) makes it."""
+    from daozhang.core.pages import cursor_for as product_cursor
+
+    return product_cursor(created_at, pid)
 
 
 def summary(ms: list[float]) -> dict[str, Any]:
@@ -339,7 +340,8 @@ def measure(db: str, url: str, rows: int, quick: bool, say: Callable[[str], None
 
     for name, qs, fkw, cur, floor_sql, floor_params in cases:
         listed = selectors.payments_for(merchant, selectors.PaymentFilter(**fkw))
-        (got, _, _), sent = _sent(connection, lambda q=listed, c=cur: selectors.page(q, c, PAGE))
+        got_page, sent = _sent(connection, lambda q=listed, c=cur: selectors.page(q, c, PAGE))
+        got = got_page.rows
         product_sql, product_params = next((q, p) for q, p in sent if "payments_payment" in q)
         floor_ids = [str(uuid.UUID(str(r[0]))) for r in driver.rows(floor_sql, floor_params)][:PAGE]
         product_ids = [str(uuid.UUID(str(r[0]))) for r in driver.rows(product_sql, product_params)][:PAGE]

@@ -66,8 +66,12 @@ def _fields(order: tuple[str, ...]) -> list[str]:
 
 
 def _cursor(row: models.Model, order: tuple[str, ...]) -> str:
-    values = [getattr(row, f"{name}_id" if _is_relation(row, name) else name) for name in _fields(order)]
-    return base64.urlsafe_b64encode(json.dumps(values, default=_exact).encode()).decode()
+    return cursor_for(*(getattr(row, f"{name}_id" if _is_relation(row, name) else name) for name in _fields(order)))
+
+
+def cursor_for(*values: Any) -> str:
+    """The cursor of the row whose sort values are `values`, in the page's order."""
+    return base64.urlsafe_b64encode(json.dumps(list(values), default=_exact).encode()).decode()
 
 
 def _exact(value: Any) -> Any:
