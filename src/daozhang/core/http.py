@@ -133,14 +133,20 @@ def idempotent(request: HttpRequest, scope: str, run: Callable[[], tuple[int, An
     return _answer(status, body)
 
 
-def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], tuple[int, Any]], *,
-                       reads_stored: bool = False) -> HttpResponse:
-    """`idempotent` for a call that reaches a channel before it books: `run` runs outside
-    any transaction of ours, the key stays claimed across the channel call, and the service
-    records the answer through the `Claim` in its booking transaction. With `reads_stored`
-    the service also looks up the stored answer, in a query of its own (`core.once`)."""
-    status, body, _ = once(_once_request(request, scope, ()), run, books_outside_transaction=True,
-                           change_reads_stored=reads_stored)
+def idempotent_booking(request: HttpRequest, scope: str, run: Callable[[Claim], Any],
+                       render: Callable[[Any], tuple[int, Any]], *, reads_stored: bool = False) -> HttpResponse:
+    """`idempotent` for a call that reaches a channel before it books: `run` (the service
+    call, given the `Claim`) runs outside any transaction of ours, the key stays claimed
+    across the channel call, and the service records `render(result)` in its booking
+    transaction. With `reads_stored` the service also looks up the stored answer, in a
+    query of its own (`core.once`)."""
+
+    def booked(claim: Claim) -> tuple[int, Any]:
+        result = run(claim)
+        return claim.answer or render(result)  # rendered once, where it was recorded
+
+    status, body, _ = once(_once_request(request, scope, ()), booked, books_outside_transaction=True,
+                           change_reads_stored=reads_stored, render=render)
     return _answer(status, body)
 
 

@@ -64,9 +64,13 @@ class Claim:
     """A claimed key, handed to the change so it can record its answer where it books."""
 
     request: Request
+    # How the change's result (a payment, a reversal…) is answered: set by the face that
+    # asked, so a service records its answer without knowing the API's schemas.
+    render: Callable[[Any], tuple[int, Any]] | None = None
     hold: keylock.Hold | None = None
     answer: tuple[int, Any] | None = field(default=None, init=False)
     _pending: tuple[int, Any] | None = field(default=None, init=False)
+    _handed_over: bool = field(default=False, init=False)
 
     @property
     def lock_name(self) -> str:
@@ -102,6 +106,19 @@ class Claim:
             body=self._stored_body(body), created_at=now, expires_at=now + _ttl())
         self.answer = (status, body)
 
+    def record_of(self, result: Any) -> None:
+        """`record` the answer `render` gives for the change's result."""
+        self.record(*self._rendered(result))
+
+    def insert_sql_of(self, result: Any) -> tuple[str, list[Any]]:
+        """`insert_sql` of the answer `render` gives for the change's result."""
+        return self.insert_sql(*self._rendered(result))
+
+    def _rendered(self, result: Any) -> tuple[int, Any]:
+        if self.render is None:
+            raise RuntimeError("a claim records a result only with a render (once(..., render=…))")
+        return self.render(result)
+
     def insert_sql(self, status: int, body: Any) -> tuple[str, list[Any]]:
         """The record as an INSERT for a booking written as one statement; the caller runs
         it in the statement that books the change, then calls `inserted()`. On PostgreSQL
@@ -123,12 +140,13 @@ class Claim:
         if handover is None:
             return f"{_INSERT} VALUES ({', '.join(['%s'] * len(params))})", params
         source, source_params = handover
+        self._handed_over = True
         return f"{_INSERT} SELECT {_PG_TYPED} FROM {source}", [*params, *source_params]  # noqa: S608 - constants
 
     def inserted(self) -> None:
         """The statement carrying `insert_sql` has run: its answer is the recorded one."""
         self.answer = self._pending
-        if self.hold is not None and self.hold.release_at_commit() is not None:
+        if self._handed_over and self.hold is not None:
             self.hold.released_by_statement()
 
     def replay_if_stored(self, request_hash: str | None, status: int | None, body: Any) -> None:
@@ -188,14 +206,16 @@ _STORED = (f"SELECT {STORED_COLUMNS} FROM core_idempotencyrecord"  # noqa: S608 
 
 
 def once(request: Request, run: Callable[[Claim], tuple[int, Any]], *,
-         books_outside_transaction: bool = False, change_reads_stored: bool = False) -> tuple[int, Any, bool]:
+         books_outside_transaction: bool = False, change_reads_stored: bool = False,
+         render: Callable[[Any], tuple[int, Any]] | None = None) -> tuple[int, Any, bool]:
     """Run `run` once per key; returns (status, body, replayed). See the module docstring.
+    `render` answers a result the change records itself (`Claim.record_of`).
 
     With `change_reads_stored`, `run` looks up the stored answer itself before it changes
     anything (`Claim.replay_if_stored`), in a query it makes anyway; on PostgreSQL that
     query also takes the claim (`Claim.take_with`), so claiming costs no round trip.
     """
-    claim = Claim(request)
+    claim = Claim(request, render)
     try:
         if change_reads_stored and connection.vendor == "postgresql":
             return _claimed(claim, run, books_outside_transaction, change_reads_stored)

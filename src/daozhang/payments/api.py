@@ -62,37 +62,31 @@ def _reversal(r: Reversal) -> tuple[int, object]:
 @router.post("/payments/sale", response={201: PaymentOut, **ERRORS},
              summary="Sale 消费 (card or WeChat/Alipay QR)")
 def sale(request: HttpRequest, body: SaleIn):  # type: ignore[no-untyped-def]
-    def run(claim: Claim) -> tuple[int, object]:
-        p, _ = services.sale(
-            merchant=_merchant(request), idempotency_key=idempotency_key(request),
-            req=services.SaleRequest(**body.model_dump()), claim=claim, answer=_sold,
-        )
-        return claim.answer or _sold(p)  # rendered once, where it was recorded
+    def run(claim: Claim) -> Payment:
+        return services.sale(merchant=_merchant(request), idempotency_key=idempotency_key(request),
+                             req=services.SaleRequest(**body.model_dump()), claim=claim)[0]
 
     # The sale's own look-up reads the stored answer: one round trip less per sale.
-    return idempotent_booking(request, _scope(request), run, reads_stored=True)
+    return idempotent_booking(request, _scope(request), run, _sold, reads_stored=True)
 
 
 @router.post("/payments/{payment_id}/void", response={200: PaymentOut, **ERRORS}, summary="Void 撤销")
 def void(request: HttpRequest, payment_id: uuid.UUID, body: VoidIn):  # type: ignore[no-untyped-def]
-    def run(claim: Claim) -> tuple[int, object]:
-        p = services.void(merchant=_merchant(request), payment_id=payment_id, terminal_id=body.terminal_id,
-                          actor=f"api-key:{request.api_key.prefix}", claim=claim, answer=_payment)  # type: ignore[attr-defined]
-        p.refresh_from_db()
-        return _payment(p)
+    def run(claim: Claim) -> Payment:
+        return services.void(merchant=_merchant(request), payment_id=payment_id, terminal_id=body.terminal_id,
+                             actor=f"api-key:{request.api_key.prefix}", claim=claim)  # type: ignore[attr-defined]
 
-    return idempotent_booking(request, _scope(request), run)
+    return idempotent_booking(request, _scope(request), run, _payment)
 
 
 @router.post("/payments/reversal", response={200: ReversalOut, **ERRORS}, summary="Reversal 冲正")
 def reversal(request: HttpRequest, body: ReversalIn):  # type: ignore[no-untyped-def]
-    def run(claim: Claim) -> tuple[int, object]:
-        r = services.reverse(merchant=_merchant(request), terminal_id=body.terminal_id,
-                             original_stan=body.original_stan, idempotency_key=idempotency_key(request),
-                             amount=body.amount, claim=claim, answer=_reversal)
-        return _reversal(r)
+    def run(claim: Claim) -> Reversal:
+        return services.reverse(merchant=_merchant(request), terminal_id=body.terminal_id,
+                                original_stan=body.original_stan, idempotency_key=idempotency_key(request),
+                                amount=body.amount, claim=claim)
 
-    return idempotent_booking(request, _scope(request), run)
+    return idempotent_booking(request, _scope(request), run, _reversal)
 
 
 def _filter(

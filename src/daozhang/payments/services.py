@@ -14,11 +14,11 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from daozhang.channels.base import (
     CHANNELS,
@@ -115,15 +115,15 @@ def _validate_sale(req: SaleRequest) -> tuple[int, str | None]:
     return amount, pan
 
 
-def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: Claim | None = None,
-         answer: Callable[[Payment], tuple[int, Any]] | None = None) -> tuple[Payment, bool]:
+def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest,
+         claim: Claim | None = None) -> tuple[Payment, bool]:
     """Authorise a sale with its channel and book it. Returns (payment, replayed).
 
     Two round trips to the database for a new sale, both outside any transaction of ours:
     one query for the replay check and the terminal (`_lookup`), and after the channel's
     answer one statement that inserts the payment row together with its ledger entry
     (`ledger.services.insert_with_entries`) and, for an API call, the answer under its
-    Idempotency-Key (`claim`, rendered by `answer`): one transaction, one commit.
+    Idempotency-Key (`claim`): one transaction, one commit.
     """
     amount, pan = _validate_sale(req)
     replay_id, terminal = _lookup(merchant, idempotency_key, req.terminal_id, claim)
@@ -168,7 +168,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: C
                                   amount=amount, fee=payment.fee, business_date=payment.business_date))
     try:
         # Inside a caller's transaction, a savepoint: a lost race must not abort the caller's work.
-        also = [claim.insert_sql(*answer(payment))] if claim is not None and answer is not None else []
+        also = [claim.insert_sql_of(payment)] if claim is not None else []
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             insert_with_entries(_PAYMENT_INSERT, _payment_row(payment), entries, also=also)
     except IntegrityError:
@@ -178,7 +178,7 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest, claim: C
         if winner is None:
             raise
         return _replay(winner, req, amount, card.token if card else None), True
-    if claim is not None and answer is not None:
+    if claim is not None:
         claim.inserted()
     payment._state.adding, payment._state.db = False, connection.alias
     return payment, False
@@ -312,7 +312,7 @@ def find_payment(merchant: Merchant, payment_id: uuid.UUID) -> Payment:
 
 
 def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: str = "",
-         claim: Claim | None = None, answer: Callable[[Payment], tuple[int, Any]] | None = None) -> Payment:
+         claim: Claim | None = None) -> Payment:
     """撤销: same business day, same terminal, full amount, of an approved sale. An API call's
     answer is recorded under its key (`claim`) in the transaction that books the void."""
     p = find_payment(merchant, payment_id)
@@ -340,14 +340,13 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
         post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="void",
                               business_date=clock.business_date(now)))
         _event(locked, "voided", result, actor)
-        if claim is not None and answer is not None:
-            claim.record(*answer(locked))
+        if claim is not None:
+            claim.record_of(locked)
     return locked
 
 
 def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempotency_key: str,
-            amount: object = None, source: str = "terminal", claim: Claim | None = None,
-            answer: Callable[[Reversal], tuple[int, Any]] | None = None) -> Reversal:
+            amount: object = None, source: str = "terminal", claim: Claim | None = None) -> Reversal:
     """冲正. Undo an approved or unknown sale; acknowledge and record any other case.
 
     A reversal for a sale we never recorded (we crashed, or the request was lost) is
@@ -377,33 +376,19 @@ def reverse(*, merchant: Merchant, terminal_id: str, original_stan: str, idempot
         if result.outcome == Outcome.FAILED:
             raise DomainError("channel_unavailable", None, status=503)
         return _record_reversal(merchant, terminal, None, idempotency_key, original_stan, fen,
-                                ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today,
-                                _Answer(claim, answer))
-    return reverse_payment(p, idempotency_key=idempotency_key, source=source, amount=fen,
-                           recorder=_Answer(claim, answer))
+                                ReversalOutcome.UNKNOWN_ORIGINAL, result.response_code, source, today, claim)
+    return reverse_payment(p, idempotency_key=idempotency_key, source=source, amount=fen, claim=claim)
 
 
-def payments_in_binding(merchant: Merchant, terminal: Terminal) -> Any:
+def payments_in_binding(merchant: Merchant, terminal: Terminal) -> QuerySet[Payment]:
     """This merchant's payments on this terminal during its current binding (a terminal
     moves between merchants: STANs restart and the earlier owner's sales are not ours)."""
     qs = Payment.objects.select_related("terminal").filter(merchant=merchant, terminal=terminal)
     return qs.filter(created_at__gte=terminal.bound_at) if terminal.bound_at else qs
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """Records an API call's answer under its key in the booking transaction (or nothing)."""
-
-    claim: Claim | None = None
-    render: Callable[[Reversal], tuple[int, Any]] | None = None
-
-    def __call__(self, r: Reversal) -> None:
-        if self.claim is not None and self.render is not None:
-            self.claim.record(*self.render(r))
-
-
 def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: int | None = None,
-                    recorder: _Answer = _Answer()) -> Reversal:
+                    claim: Claim | None = None) -> Reversal:
     """Undo this very payment (the worker knows which one; a terminal only knows the STAN)."""
     done = Reversal.objects.filter(merchant_id=p.merchant_id, idempotency_key=idempotency_key).first()
     if done is not None:
@@ -412,10 +397,10 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
     today = clock.business_date()
     if p.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
         return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
-                                ReversalOutcome.NOTHING_TO_UNDO, "00", source, today, recorder)
+                                ReversalOutcome.NOTHING_TO_UNDO, "00", source, today, claim)
     if p.status in (PaymentStatus.VOIDED, PaymentStatus.REVERSED):
         return _record_reversal(merchant, terminal, p, idempotency_key, original_stan, fen,
-                                ReversalOutcome.ALREADY_UNDONE, "00", source, today, recorder)
+                                ReversalOutcome.ALREADY_UNDONE, "00", source, today, claim)
     result = get_channel(p.channel).reverse(_original(p))
     if result.outcome != Outcome.APPROVED:
         _event(p, "reversal_failed", result)
@@ -436,12 +421,12 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
             _event(locked, "reversed", result, f"by {source}")
             outcome = ReversalOutcome.REVERSED
         return _record_reversal(merchant, terminal, locked, idempotency_key, original_stan, fen,
-                                outcome, result.response_code, source, today, recorder)
+                                outcome, result.response_code, source, today, claim)
 
 
 def _record_reversal(merchant: Merchant, terminal: Terminal, p: Payment | None, key: str, stan: str,
                      amount: int | None, outcome: str, code: str, source: str, day: dt.date,
-                     recorder: _Answer) -> Reversal:
+                     claim: Claim | None) -> Reversal:
     try:
         with transaction.atomic():
             r = Reversal.objects.create(
@@ -449,7 +434,8 @@ def _record_reversal(merchant: Merchant, terminal: Terminal, p: Payment | None, 
                 original_stan=stan, amount=amount, outcome=outcome, response_code=code,
                 source=source, business_date=day, created_at=clock.now(),
             )
-            recorder(r)
+            if claim is not None:
+                claim.record_of(r)  # the API's answer, in the same transaction
             return r
     except IntegrityError:
         return Reversal.objects.get(merchant=merchant, idempotency_key=key)

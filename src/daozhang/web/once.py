@@ -23,11 +23,13 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def _request(request: HttpRequest, token: str, redact: tuple[str, ...] = ()) -> Request:
+def _request(request: HttpRequest, token: str, path: str, redact: tuple[str, ...] = ()) -> Request:
+    """The form post under `token` to `path` by this user (a token is one form's: the path
+    it was posted to tells another form's post under it apart)."""
     merchant = getattr(request, "merchant", None)
     return Request(merchant_id=merchant.id if merchant is not None else PLATFORM_ID,
                    scope=f"page-user:{request.user.pk}", key=token,
-                   fingerprint=hashlib.sha256(request.path.encode()).hexdigest(), field="form_token", redact=redact)
+                   fingerprint=hashlib.sha256(path.encode()).hexdigest(), field="form_token", redact=redact)
 
 
 def run_once(request: HttpRequest, run: Callable[[], dict[str, Any]],
@@ -37,16 +39,14 @@ def run_once(request: HttpRequest, run: Callable[[], dict[str, Any]],
     token = str(request.POST.get("form_token", ""))
     if len(token) != 32 or not token.isalnum():
         raise DomainError("required", "form_token")
-    _, body, replayed = once(_request(request, token, redact), lambda claim: (200, run()))
+    _, body, replayed = once(_request(request, token, request.path, redact), lambda claim: (200, run()))
     return body, replayed
 
 
 def answer_of(request: HttpRequest, token: str, path: str) -> dict[str, Any] | None:
     """The result a form posted to `path` with `token` gave this user, if kept."""
-    req = _request(request, token)
     try:
-        got = stored(Request(req.merchant_id, req.scope, token, hashlib.sha256(path.encode()).hexdigest(),
-                             "form_token"))
+        got = stored(_request(request, token, path))
     except DomainError:
         return None
     return got[1] if got else None
