@@ -44,3 +44,9 @@ def test_a_bad_value_is_answered_in_words(args, said):
     done = daozhang(*args)
     assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
     assert "不是" in done.stderr
+
+
+def test_a_date_outside_the_business_range_is_refused_as_the_api_refuses_it():
+    done = daozhang("settle", "--date", "1999-12-31")
+    assert done.returncode == 2 and "The date must be between 2000-01-01 and 2099-12-31" in done.stderr
+    assert "日期须在 2000-01-01 至 2099-12-31 之间" in done.stderr

@@ -97,7 +97,8 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATE_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
-def _business_date(value: object) -> dt.date:
+def parse_business_date(value: object) -> dt.date:
+    """A YYYY-MM-DD date within FIRST_DATE…LAST_DATE (the rule of every date input, API and CLI)."""
     if isinstance(value, dt.datetime):
         raise refuse("bad_date")
     if isinstance(value, dt.date):
@@ -114,7 +115,7 @@ def _business_date(value: object) -> dt.date:
     return day
 
 
-BusinessDate = Annotated[dt.date, PlainValidator(_business_date), WithJsonSchema({
+BusinessDate = Annotated[dt.date, PlainValidator(parse_business_date), WithJsonSchema({
     "type": "string", "format": "date", "pattern": DATE_PATTERN,
     "description": f"YYYY-MM-DD, {FIRST_DATE.isoformat()}…{LAST_DATE.isoformat()}"})]
 """A business date, in a query, a path or a body."""
