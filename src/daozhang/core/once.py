@@ -17,8 +17,9 @@ The change runs in one of two ways (decision 0011):
 - inside a transaction opened here (`books_outside_transaction=False`, most changes);
 - or outside any transaction of ours (`True`), for a change that calls a channel: the
   service books in its own transaction after the call and records the answer there
-  through the `Claim` it is given (`Claim.record`, or `Claim.insert_sql` for a booking
-  that is one SQL statement, the online sale). A change that ended without booking
+  through the `Claim` it is given, which knows how the face answers a result
+  (`Claim.record_of`, or `Claim.insert_sql_of` for a booking that is one SQL statement,
+  the online sale). A change that ended without booking
   anything (an already-voided payment voided again) is recorded afterwards.
 
 Fields in `redact` (a secret shown once) are stored as null: a replay never reveals them.
