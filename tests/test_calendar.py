@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from daozhang.audit.models import AuditEvent
 from daozhang.core.alerts import open_alerts
-from daozhang.settlement.calendar import CalendarGap, is_working_day, next_working_day
+from daozhang.dates.calendar import CalendarGap, is_working_day, next_working_day
 from daozhang.settlement.tasks import check_calendar_coverage
 
 D = dt.date

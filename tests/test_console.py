@@ -23,6 +23,7 @@ from daozhang.merchants import services as merchants
 from daozhang.merchants.models import Merchant
 from daozhang.risk.models import RiskHold
 from daozhang.risk.services import hold_funds
+from daozhang.settlement.accounts import verify_account_change
 from daozhang.settlement.models import BatchStatus, Payout, SettlementBatch
 from daozhang.settlement.payouts import run_payouts
 from daozhang.support.models import CaseEvent, SupportCase
@@ -349,7 +350,7 @@ def test_repay_of_a_returned_batch_after_the_account_was_corrected_is_paid(make_
         merchant_id=kit.merchant.id, actor="merchant:test",
         data=merchants.BankAccountInput(holder_name="测试", account_number="6222000011119999", bank_name="工商银行",
                                         account_type="corporate"))
-    merchants.verify_account_change(account_id=account.id)
+    verify_account_change(account_id=account.id)
     b.refresh_from_db()
     assert b.status == BatchStatus.HELD
     page = c.get(reverse("console:payouts") + "?state=held").content.decode()

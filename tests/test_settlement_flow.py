@@ -8,12 +8,13 @@ import datetime as dt
 import pytest
 
 from daozhang.channels.sandbox import set_outage
+from daozhang.dates.calendar import CalendarGap
 from daozhang.ledger.accounts import merchant_payout_due
 from daozhang.ledger.models import Account
 from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
 from daozhang.merchants import services as merchants
 from daozhang.notifications.models import Notification
-from daozhang.settlement.calendar import CalendarGap
+from daozhang.settlement.accounts import verify_account_change
 from daozhang.settlement.models import Payout, SettlementBatch
 from daozhang.settlement.payouts import run_payouts
 from daozhang.settlement.runs import run_settlement
@@ -130,7 +131,7 @@ def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant,
         merchant_id=kit.merchant.id, actor="merchant:test",
         data=BankAccountInput(holder_name="测试", account_number="6222000011119999", bank_name="工商银行",
                               account_type="corporate"))
-    merchants.verify_account_change(account_id=account.id)
+    verify_account_change(account_id=account.id)
     b.refresh_from_db()
     assert b.status == "due"
     r = run_payouts()

@@ -111,9 +111,9 @@ def _settle_history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], d
     (R01) until the merchant corrects the name; 便利蜂 has funds frozen by a risk review.
     """
     from daozhang.channels.models import SandboxBankAccount
+    from daozhang.dates.calendar import CalendarGap
     from daozhang.risk.models import RiskHold
     from daozhang.risk.services import hold_funds
-    from daozhang.settlement.calendar import CalendarGap
     from daozhang.settlement.payouts import run_payouts
     from daozhang.settlement.runs import run_settlement
 

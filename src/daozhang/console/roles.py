@@ -52,7 +52,7 @@ FINANCE = Role("财务", "Finance", "finance", (
     "settlement.view_settlementbatch", "settlement.change_settlementbatch",  # re-pay, hold
     "settlement.view_payout",
     "settlement.view_adjustment", "settlement.add_adjustment",
-    "settlement.view_calendaryear",
+    "dates.view_calendaryear",
     "risk.view_riskhold",
     "core.view_alert", "core.change_alert",
 ))

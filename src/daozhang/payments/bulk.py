@@ -25,11 +25,11 @@ from django.db.models import Max
 from daozhang.core import clock
 from daozhang.core.db import execute_server_bound
 from daozhang.core.ids import new_id
+from daozhang.dates.cycles import cutoff
 from daozhang.ledger.services import NewEntry, post_entries
 from daozhang.merchants.models import FeePlan, Merchant
 from daozhang.payments.fees import fee_for
 from daozhang.payments.ledger_entries import sale_entry
-from daozhang.settlement.cycles import cutoff
 from daozhang.settlement.models import SettlementBatch
 
 

@@ -34,6 +34,7 @@ from daozhang.core.errors import DomainError, NotFound
 from daozhang.core.ids import new_id
 from daozhang.core.money import MoneyError, validate_amount_fen
 from daozhang.core.once import Claim
+from daozhang.dates.cycles import settlement_date_for
 from daozhang.ledger.services import insert_with_entries, post_entry
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.payments.cards import card_ref, clean_pan
@@ -47,7 +48,7 @@ from daozhang.payments.models import (
     Reversal,
     ReversalOutcome,
 )
-from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
+from daozhang.settlement.stamping import settlement_date_of
 from daozhang.terminals.models import Terminal, TerminalStatus
 
 log = logging.getLogger(__name__)
@@ -470,8 +471,8 @@ def resolve_unknown(payment_id: uuid.UUID) -> str:
             locked.status, locked.fee, locked.fee_rule = PaymentStatus.APPROVED, fee.fen, fee.rule
             locked.response_code, locked.rrn = result.response_code, result.rrn
             locked.auth_code, locked.channel_txn_id = result.auth_code, result.channel_txn_id
-            locked.settlement_date = open_settlement_date(
-                p.merchant_id, settlement_date_for(now, p.merchant.settlement_cycle))
+            locked.settlement_date = settlement_date_of(
+                merchant_id=p.merchant_id, cycle=p.merchant.settlement_cycle, at=now)
             # Booked on the day it was confirmed: that is when the money became ours to settle.
             post_entry(sale_entry(payment_id=p.id, merchant_id=p.merchant_id, channel=p.channel,
                                   amount=p.amount, fee=fee.fen, business_date=clock.business_date(now)))

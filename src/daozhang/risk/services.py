@@ -17,7 +17,7 @@ from daozhang.merchants.models import Merchant
 from daozhang.notifications.services import notify
 from daozhang.payments.models import Payment, PaymentStatus
 from daozhang.risk.models import RiskHold
-from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
+from daozhang.settlement.stamping import settlement_date_of
 
 
 def hold_funds(*, merchant_id: uuid.UUID, amount: object, case_ref: str, reason: str, actor: str,
@@ -46,7 +46,7 @@ def hold_funds(*, merchant_id: uuid.UUID, amount: object, case_ref: str, reason:
         hold = RiskHold.objects.create(
             merchant=merchant, payment=payment, amount=fen, case_ref=case_ref.strip()[:40],
             reason=reason.strip()[:300], created_by=actor, created_at=now,
-            settlement_date=open_settlement_date(merchant.id, settlement_date_for(now, merchant.settlement_cycle)))
+            settlement_date=settlement_date_of(merchant_id=merchant.id, cycle=merchant.settlement_cycle, at=now))
         post_entry(NewEntry(kind="risk.hold", idempotency_key=f"hold:{hold.id}", business_ref=f"hold:{hold.id}",
                             business_date=clock.business_date(now), merchant_id=merchant.id,
                             legs=(Leg(merchant_payable(merchant.id), fen), Leg(merchant_frozen(merchant.id), -fen))))
@@ -69,7 +69,7 @@ def release_hold(*, hold_id: uuid.UUID, note: str, actor: str) -> RiskHold:
         now = clock.now()
         m = hold.merchant
         hold.released_at, hold.released_by, hold.release_note = now, actor, note.strip()[:300]
-        hold.release_settlement_date = open_settlement_date(m.id, settlement_date_for(now, m.settlement_cycle))
+        hold.release_settlement_date = settlement_date_of(merchant_id=m.id, cycle=m.settlement_cycle, at=now)
         hold.save()
         post_entry(NewEntry(kind="risk.release", idempotency_key=f"hold:{hold.id}:release",
                             business_ref=f"hold:{hold.id}", business_date=clock.business_date(now), merchant_id=m.id,

@@ -14,8 +14,8 @@ from daozhang.ledger.accounts import adjustments_account, merchant_payable
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants.models import Merchant
 from daozhang.notifications.services import notify
-from daozhang.settlement.cycles import open_settlement_date, settlement_date_for
 from daozhang.settlement.models import Adjustment
+from daozhang.settlement.stamping import settlement_date_of
 
 
 def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -> Adjustment:
@@ -35,7 +35,7 @@ def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -
         now = clock.now()
         adj = Adjustment.objects.create(
             merchant=merchant, amount=amount, reason=reason.strip()[:300], created_by=actor, created_at=now,
-            settlement_date=open_settlement_date(merchant.id, settlement_date_for(now, merchant.settlement_cycle)))
+            settlement_date=settlement_date_of(merchant_id=merchant.id, cycle=merchant.settlement_cycle, at=now))
         post_entry(NewEntry(kind="settlement.adjustment", idempotency_key=f"adjustment:{adj.id}",
                             business_ref=f"adjustment:{adj.id}", business_date=clock.business_date(now),
                             merchant_id=merchant.id,

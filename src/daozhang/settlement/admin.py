@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from daozhang.core.admin import ReadOnly
-from daozhang.settlement.models import Adjustment, CalendarDay, CalendarYear, Payout, SettlementBatch
+from daozhang.settlement.models import Adjustment, Payout, SettlementBatch
 
 
 class PayoutInline(admin.TabularInline):
@@ -36,14 +36,3 @@ class PayoutAdmin(ReadOnly):
 @admin.register(Adjustment)
 class AdjustmentAdmin(ReadOnly):
     list_display = ("created_at", "merchant", "amount", "reason", "created_by", "settlement_date")
-
-
-@admin.register(CalendarYear)
-class CalendarYearAdmin(ReadOnly):
-    list_display = ("year", "file_name", "loaded_by", "loaded_at")
-
-
-@admin.register(CalendarDay)
-class CalendarDayAdmin(ReadOnly):
-    list_display = ("date", "is_workday", "name")
-    list_filter = ("is_workday",)

@@ -45,6 +45,8 @@ from daozhang.core.db import fresh_temp_table, rows_source, run
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
 from daozhang.core.money import PPM
+from daozhang.dates.calendar import CalendarGap
+from daozhang.dates.cycles import cutoff_moment, payout_date_for
 from daozhang.ledger.accounts import (
     fee_income,
     merchant_account_columns,
@@ -53,8 +55,6 @@ from daozhang.ledger.accounts import (
 )
 from daozhang.ledger.services import post_entries_from
 from daozhang.merchants.models import MerchantStatus
-from daozhang.settlement.calendar import CalendarGap
-from daozhang.settlement.cycles import cutoff_moment, payout_date_for
 from daozhang.settlement.models import BatchStatus
 
 

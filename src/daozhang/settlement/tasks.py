@@ -9,7 +9,7 @@ from django_tasks import task
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert, resolve_alert
 from daozhang.core.scheduler import periodic
-from daozhang.settlement.calendar import covered
+from daozhang.dates.calendar import covered
 
 CALENDAR_LOOKAHEAD_DAYS = 60
 
@@ -49,8 +49,8 @@ def settle_closed_days() -> dict[str, str]:
     Not only the latest closed day: a worker that was down over a day's end must still
     settle that day when it comes back, or its merchants would never be paid.
     """
-    from daozhang.settlement.calendar import CalendarGap
-    from daozhang.settlement.cycles import settlement_date_for
+    from daozhang.dates.calendar import CalendarGap
+    from daozhang.dates.cycles import settlement_date_for
     from daozhang.settlement.models import SettledDay
     from daozhang.settlement.runs import run_settlement
 
@@ -92,7 +92,7 @@ def pay_due_batches() -> dict[str, int]:
 def verify_pending_accounts() -> int:
     from daozhang.channels.bank import BankUnavailable
     from daozhang.merchants.models import SettlementAccount
-    from daozhang.merchants.services import verify_account_change
+    from daozhang.settlement.accounts import verify_account_change
 
     n = 0
     for account_id in SettlementAccount.objects.filter(is_current=False, verified_at__isnull=True,

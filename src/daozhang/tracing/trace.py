@@ -15,11 +15,11 @@ from daozhang.channels.bank import RETURN_REASONS
 from daozhang.core import clock
 from daozhang.core.errors import NotFound
 from daozhang.core.money import Money
+from daozhang.dates.calendar import CalendarGap
+from daozhang.dates.cycles import payout_date_for
 from daozhang.merchants.models import Merchant, SettlementAccount
 from daozhang.payments.models import Payment, PaymentStatus
 from daozhang.risk.models import RiskHold
-from daozhang.settlement.calendar import CalendarGap
-from daozhang.settlement.cycles import payout_date_for
 from daozhang.settlement.models import Adjustment, BatchStatus, Payout, PayoutStatus, SettlementBatch
 from daozhang.tracing.causes import CAUSES
 

@@ -8,12 +8,11 @@ for a fee, with an earlier cut-off so the bank can still execute the payout that
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.conf import settings
 
 from daozhang.core import clock
-from daozhang.settlement.calendar import next_working_day
+from daozhang.dates.calendar import next_working_day
 
 
 def cutoff(cycle: str) -> dt.time:
@@ -39,18 +38,3 @@ def payout_date_for(settlement_date: dt.date, cycle: str) -> dt.date:
     if cycle == "D0":
         return settlement_date
     return next_working_day(settlement_date)
-
-
-def open_settlement_date(merchant_id: uuid.UUID, wanted: dt.date) -> dt.date:
-    """`wanted`, or the day after the merchant's last batch if that date is already settled.
-
-    Money booked late for a closed date (a timed-out payment confirmed the next day, an
-    import of history) is paid in the next batch instead of being lost between batches.
-    """
-    from daozhang.settlement.models import SettlementBatch
-
-    last = (
-        SettlementBatch.objects.filter(merchant_id=merchant_id, settlement_date__gte=wanted)
-        .order_by("-settlement_date").values_list("settlement_date", flat=True).first()
-    )
-    return wanted if last is None else last + dt.timedelta(days=1)

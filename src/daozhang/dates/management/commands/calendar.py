@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from daozhang.core.alerts import resolve_alert
 from daozhang.core.cli_args import year
 from daozhang.core.errors import DomainError
-from daozhang.settlement.calendar import CalendarGap, is_working_day, load_schedule
+from daozhang.dates.calendar import CalendarGap, is_working_day, load_schedule
 
 
 class Command(BaseCommand):

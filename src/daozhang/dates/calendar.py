@@ -18,7 +18,7 @@ from django.db import transaction
 
 from daozhang.audit import services as audit
 from daozhang.core.errors import DomainError
-from daozhang.settlement.models import CalendarDay, CalendarYear
+from daozhang.dates.models import CalendarDay, CalendarYear
 
 
 class CalendarGap(DomainError):
