@@ -1,8 +1,9 @@
 """Settlement at scale: 1,000,000 payments of 10,000 merchants (issue 3).
 
 Measured on a database already migrated and set up by the caller (bench.suite):
-1. the floor: a bare `SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee) … GROUP BY merchant_id`
-   over the day's rows, timed in the same process just before the run;
+1. the floor: a bare `SELECT merchant_id, SUM(…) … GROUP BY merchant_id` over the day's rows
+   of every registered settlement source (`settlement.sources`: sales, undos, holds, releases,
+   adjustments), timed in the same process just before the run;
 2. `run_settlement(day)`: builds the 10,000 batches, posts their ledger entries, links the
    payments (their settlement date was stamped when they were booked);
 3. `run_payouts()`: pays the 10,000 batches through the sandbox bank (submit, then the bank's
@@ -111,14 +112,21 @@ def _settle_in() -> None:
 
 
 def _group_by() -> tuple[float, int]:
+    """The floor: each registered source's tally as a bare GROUP BY over the day's rows
+    (sales, undos, holds, releases, adjustments, …), nothing joined, nothing written."""
     from django.db import connection
 
+    from daozhang.settlement.sources import all_sources
+
+    day = connection.ops.adapt_datefield_value(DAY)
+    rows = 0
     t0 = time.perf_counter()
     with connection.cursor() as cur:
-        cur.execute("SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee) FROM payments_payment"
-                    " WHERE settlement_date = %s GROUP BY merchant_id", [connection.ops.adapt_datefield_value(DAY)])
-        rows = cur.fetchall()
-    return time.perf_counter() - t0, len(rows)
+        for tally in (t for s in all_sources() for t in s.tallies):
+            cur.execute(f"SELECT merchant_id, {', '.join(tally.sums.values())} FROM {tally.table}"
+                        f" WHERE {tally.date_column} = %s GROUP BY merchant_id", [day])
+            rows = max(rows, len(cur.fetchall()))
+    return time.perf_counter() - t0, rows
 
 
 def measure(merchants: int = 10_000, per_merchant: int = 100, trace_samples: int = 1_000,

@@ -29,7 +29,7 @@ def test_a_worker_back_after_three_days_settles_each_missed_day_once(merchant_ki
     clock.at(2026, 11, 6, 9, 0)  # back: 11-03, 11-04 and 11-05 have closed meanwhile
     result = settle_closed_days.call()
     batches = SettlementBatch.objects.filter(merchant=merchant_kit.merchant).order_by("settlement_date")
-    assert [(b.settlement_date, b.sales_amount) for b in batches] == [
+    assert [(b.settlement_date, b.figure("sales_amount")) for b in batches] == [
         (D(2026, 11, 3), 10300), (D(2026, 11, 4), 10400), (D(2026, 11, 5), 10500)]
     assert "2026-11-05: 1 batches" in result["T1"], result
     assert settle_closed_days.call()["T1"] == "up to date"

@@ -44,7 +44,8 @@ def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock):
     assert (r.batches, r.due) == (1, 1)
     b = SettlementBatch.objects.get(merchant=merchant_kit.merchant)
     assert b.payout_date == D(2026, 10, 8)
-    assert (b.sales_amount, b.fees, b.undone_amount, b.net) == (35000, 175, 4975, 30000 - 150)
+    figures = (b.figure("sales_amount"), b.figure("fees"), b.figure("undone_amount"), b.net)
+    assert figures == (35000, 175, 4975, 30000 - 150)
     assert merchant_payable_balance(merchant_kit.merchant.id) == 7000 - 35  # only the late sale is unsettled
     assert _due(merchant_kit.merchant.id) == 29850
     assert late["status"] == "approved"
@@ -194,12 +195,12 @@ def test_frozen_funds_stay_out_until_released_and_adjustments_are_paid(merchant_
     assert -Account.objects.get(id=merchant_frozen(m.id).id).balance == 30000
     clock.settle(2026, 11, 2)
     b1 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 2))
-    assert (b1.held_amount, b1.adjustments, b1.net) == (30000, -1900, 99500 - 30000 - 1900)
+    assert (b1.figure("held_amount"), b1.figure("adjustments"), b1.net) == (30000, -1900, 99500 - 30000 - 1900)
     clock.at(2026, 11, 3, 10, 0)
     release_hold(hold_id=hold.id, note="receipts provided 已提供小票", actor="staff:risk2")
     clock.settle(2026, 11, 3)
     b2 = SettlementBatch.objects.get(settlement_date=D(2026, 11, 3))
-    assert (b2.released_amount, b2.net, b2.status) == (30000, 30000, "due")
+    assert (b2.figure("released_amount"), b2.net, b2.status) == (30000, 30000, "due")
     assert Account.objects.get(id=merchant_frozen(m.id).id).balance == 0
     assert set(AuditEvent.objects.filter(merchant_id=m.id).values_list("action", flat=True)) >= {
         "risk.hold", "risk.release", "settlement.adjust"}

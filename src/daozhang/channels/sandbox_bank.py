@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState
+from daozhang.channels.bank import RETURN_REASONS, BankUnavailable, PayeeAccount, TransferResult, TransferState
 from daozhang.channels.models import SandboxBankAccount, SandboxBankTransfer
 from daozhang.channels.sandbox import outage_active
 
@@ -22,7 +22,6 @@ TYPE_II_DAILY_LIMIT_FEN = 1_000_000
 
 def _judge(amount_fen: int | None, payee: PayeeAccount, known: SandboxBankAccount | None) -> tuple[str, str]:
     """("", "") when the bank would pay, else (return code, reason)."""
-    from daozhang.channels.bank import RETURN_REASONS
 
     def ret(code: str) -> tuple[str, str]:
         en, zh, _ = RETURN_REASONS[code]

@@ -16,6 +16,7 @@ from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from daozhang.audit import services as audit
 from daozhang.audit.models import AuditEvent
 
 
@@ -78,7 +79,6 @@ def ensure_roles(using: str = DEFAULT_DB_ALIAS, apps: Any = global_apps) -> dict
     also called outside migrate, e.g. by the demo), so a missing one is a typo here and
     fails loudly instead of leaving a role silently short of a right.
     """
-    from daozhang.audit import services as audit
 
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using, apps=apps)

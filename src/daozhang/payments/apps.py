@@ -8,3 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from daozhang.payments import tasks  # noqa: F401 - registers periodic jobs
+        from daozhang.payments.settlement_source import SALES
+        from daozhang.settlement.sources import register
+
+        register(SALES)

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 
 from daozhang.ledger.accounts import channel_receivable, fee_income, merchant_payable, pick_shard
+from daozhang.ledger.models import Entry
 from daozhang.ledger.services import Leg, NewEntry, reversal_legs
 
 
@@ -29,7 +30,6 @@ def sale_entry(*, payment_id: uuid.UUID, merchant_id: uuid.UUID, channel: str, a
 def undo_entry(*, payment_id: uuid.UUID, merchant_id: uuid.UUID, kind: str,
                business_date: dt.date) -> NewEntry:
     """Undo the sale entry of `payment_id` (kind is "void" or "reversal")."""
-    from daozhang.ledger.models import Entry
 
     sale = Entry.objects.get(idempotency_key=f"payment:{payment_id}:sale")
     return NewEntry(

@@ -8,3 +8,7 @@ class SettlementConfig(AppConfig):
 
     def ready(self) -> None:
         from daozhang.settlement import tasks  # noqa: F401 - registers periodic jobs
+        from daozhang.settlement.adjustment_source import ADJUSTMENTS
+        from daozhang.settlement.sources import register
+
+        register(ADJUSTMENTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.settlement.sources import Figure, all_figures
 
 
 class BatchStatus(models.TextChoices):
@@ -17,10 +18,11 @@ class BatchStatus(models.TextChoices):
 
 
 class SettlementBatch(models.Model):
-    """What one merchant is paid for one settlement date: sales − fees − undos − deductions.
+    """What one merchant is paid for one settlement date: every source's figures, signed,
+    plus what an earlier batch carried forward, less the D0 fee.
 
-    The net is computed set-based from the payments whose settlement date is this batch's
-    (assigned when they were booked), plus whatever an earlier batch carried forward.
+    The net is computed set-based from the rows whose settlement date is this batch's
+    (stamped when they were booked), plus whatever an earlier batch carried forward.
     """
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -30,14 +32,11 @@ class SettlementBatch(models.Model):
     settlement_date = models.DateField()
     cycle = models.CharField(max_length=2)
     payout_date = models.DateField()
-    sales_count = models.IntegerField(default=0)
-    sales_amount = models.BigIntegerField(default=0)
-    fees = models.BigIntegerField(default=0)
-    undone_amount = models.BigIntegerField(default=0)  # voids/reversals of earlier-settled sales, net of fee
+    # Each registered source's sums for the day, by figure key (`settlement.sources`):
+    # {"sales_count": 3, "sales_amount": 35000, "fees": 175, …}. A key a source did not
+    # contribute reads as 0 (`figure`).
+    figures = models.JSONField(default=dict)
     d0_fee = models.BigIntegerField(default=0)
-    held_amount = models.BigIntegerField(default=0)  # frozen by risk in this batch
-    released_amount = models.BigIntegerField(default=0)  # earlier holds released into this batch
-    adjustments = models.BigIntegerField(default=0)  # manual credits (+) and deductions (−)
     carried_in = models.BigIntegerField(default=0)
     net = models.BigIntegerField()
     status = models.CharField(max_length=12, choices=BatchStatus.choices)
@@ -60,6 +59,13 @@ class SettlementBatch(models.Model):
                          condition=models.Q(status="carried", carried_to__isnull=True)),
             models.Index(fields=["carried_to"], name="batch_carried_to", condition=models.Q(carried_to__isnull=False)),
         ]
+
+    def figure(self, key: str) -> int:
+        return int(self.figures.get(key, 0))
+
+    def parts(self) -> list[tuple[Figure, int]]:
+        """Every registered figure with this batch's amount, in the sources' order (for display)."""
+        return [(f, self.figure(f.key)) for f in all_figures()]
 
 
 class PayoutStatus(models.TextChoices):

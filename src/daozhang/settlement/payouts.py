@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django_tasks import task
 
 from daozhang.audit import services as audit
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
@@ -269,9 +270,14 @@ def repay_batch(*, batch_id: uuid.UUID, actor: str, reason: str) -> SettlementBa
     return batch
 
 
-def _pay_now() -> None:
-    from daozhang.settlement.tasks import pay_due_batches
+@task()
+def pay_due_batches() -> dict[str, int]:
+    """The payout run as a worker job: scheduled (`settlement.tasks`) and after a re-pay."""
+    r = run_payouts()
+    return {"submitted": r.submitted, "paid": r.paid, "returned": r.returned, "retrying": r.retrying}
 
+
+def _pay_now() -> None:
     try:
         pay_due_batches.enqueue()
     except Exception:  # the batch is due either way: the scheduled run pays it

@@ -2,9 +2,10 @@
 
 The merchants on the run's cycles are taken in chunks (`SETTLEMENT_CHUNK`, by id). For each
 chunk, in one transaction, the database
-1. sums the day for those merchants — booked sales and their fees, undos of earlier-settled
-   sales, risk holds and releases, manual adjustments, nets carried forward — and applies
-   the settlement rule (`_RULE`), into a scratch table (`settlement_work`);
+1. sums the day for those merchants — every registered source's figures (`settlement.sources`:
+   sales and their fees, undos of earlier-settled sales, risk holds and releases, manual
+   adjustments, …) and the nets carried forward — and applies the settlement rule, into a
+   scratch table (`settlement_work`);
 2. inserts the batches and links the carried-forward batches to the new ones;
 3. posts each batch's ledger entry from those rows (`ledger.services.post_entries_from`).
 This process sends the chunk's merchant ids, their two account ids and the ids of the
@@ -14,7 +15,8 @@ settlement date) key makes a re-run — after a crash, or a second operator pres
 button — write only what is missing; each chunk commits whole or not at all.
 
 The rule, for the batch of merchant M on day D:
-  before = sales − fees − undone − held + released + adjustments + carried in
+  before = Σ (each source figure × its sign) + carried in
+           (today: sales − fees − undone − held + released + adjustments + carried in)
   D0 fee = min(before, before × D0_FEE_PPM / 10⁶ rounded half up + D0_FEE_FIXED_FEN) on a
            D0 merchant's positive `before`, else 0
   net    = before − D0 fee
@@ -54,8 +56,9 @@ from daozhang.ledger.accounts import (
     pick_shard,
 )
 from daozhang.ledger.services import post_entries_from
-from daozhang.merchants.models import MerchantStatus
-from daozhang.settlement.models import BatchStatus
+from daozhang.merchants.models import Merchant, MerchantStatus
+from daozhang.settlement.models import BatchStatus, SettlementBatch
+from daozhang.settlement.sources import Figure, Tally, all_figures, all_sources
 
 
 @dataclass
@@ -70,77 +73,101 @@ class RunResult:
 
 
 _WORK = "settlement_work"
-_WORK_COLUMNS = (
-    ("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"), ("entry_id", "uuid"),
-    ("cycle", "text"), ("payout_date", "date"), ("sales_count", "integer"), ("sales_amount", "bigint"),
-    ("fees", "bigint"), ("undone", "bigint"), ("held", "bigint"), ("released", "bigint"), ("adjustments", "bigint"),
-    ("d0_fee", "bigint"), ("carried_in", "bigint"), ("carried_n", "integer"), ("net", "bigint"), ("status", "text"),
-)
 # Per merchant of the chunk: its two account ids, and the ids its batch and entry will have
 # if it has a batch (generated here, as every id is: cheaper than in SQL).
 _CHUNK_COLUMNS = (("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"),
                   ("entry_id", "uuid"))
-
-# Each part reads only this chunk's id range of its (date, merchant) index; one stream of
-# (merchant, sales count, sales, fees, undone, held, released, adjustments, carried in,
-# carried batches), summed per merchant: a merchant with no activity gets no batch.
 _IN_CHUNK = "merchant_id BETWEEN %(lo)s AND %(hi)s"
-_PARTS = (
-    "SELECT merchant_id, COUNT(*), SUM(amount), SUM(fee), 0, 0, 0, 0, 0, 0 FROM payments_payment"
-    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
-    "SELECT merchant_id, 0, 0, 0, SUM(amount - fee), 0, 0, 0, 0, 0 FROM payments_payment"
-    f" WHERE undo_settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
-    "SELECT merchant_id, 0, 0, 0, 0, SUM(amount), 0, 0, 0, 0 FROM risk_riskhold"
-    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
-    "SELECT merchant_id, 0, 0, 0, 0, 0, SUM(amount), 0, 0, 0 FROM risk_riskhold"
-    f" WHERE release_settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
-    "SELECT merchant_id, 0, 0, 0, 0, 0, 0, SUM(amount), 0, 0 FROM settlement_adjustment"
-    f" WHERE settlement_date = %(day)s AND {_IN_CHUNK} GROUP BY merchant_id",
-    "SELECT merchant_id, 0, 0, 0, 0, 0, 0, 0, SUM(net), COUNT(*) FROM settlement_settlementbatch"
-    f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
-    f" AND {_IN_CHUNK} GROUP BY merchant_id",
-)
-_TALLY_COLUMNS = ("sales_count", "sales_amount", "fees", "undone", "held", "released", "adjustments", "carried_in",
-                  "carried_n")
-_TALLY = (
-    f"WITH x (merchant_id, {', '.join(_TALLY_COLUMNS)}) AS ({' UNION ALL '.join(_PARTS)}),"
-    # bigint, not PostgreSQL's numeric SUM: the rule's divisions below are integer divisions.
-    f" t AS (SELECT merchant_id, {', '.join(f'CAST(SUM({c}) AS bigint) AS {c}' for c in _TALLY_COLUMNS)} FROM x"
-    " GROUP BY merchant_id)"
-    " SELECT k.merchant_id, k.payable_id, k.due_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
-    " m.status AS merchant_status,"
-    f" {', '.join(f't.{c}' for c in _TALLY_COLUMNS)}"
-    # The chunk's rows first (CROSS JOIN fixes SQLite's join order: its JSON rows are read
-    # once, each merchant's sums found by an automatic index on t; PostgreSQL plans freely).
-    " FROM {chunk} CROSS JOIN t JOIN merchants_merchant m ON m.id = t.merchant_id"
-    " WHERE t.merchant_id = k.merchant_id"
-)
-# The rule (module docstring), over the tallies: `before` the D0 fee, the fee, then the status.
-_BEFORE = "(sales_amount - fees - undone - held + released + adjustments + carried_in)"
-_RULE = (
-    f"WITH tally AS ({_TALLY}),"
-    f" b AS (SELECT tally.*, {_BEFORE} AS before_d0 FROM tally),"
-    " f AS (SELECT b.*, CASE WHEN cycle = 'D0' AND before_d0 > 0 THEN"
-    f" CASE WHEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s < before_d0"
-    f" THEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s ELSE before_d0 END ELSE 0 END AS charge"
-    " FROM b),"
-    " g AS (SELECT f.*, (before_d0 - charge <= 0 OR before_d0 - charge < %(min_payout)s) AS carry FROM f)"
-    f" INSERT INTO {_WORK} ({', '.join(c for c, _ in _WORK_COLUMNS)})"
-    " SELECT merchant_id, payable_id, due_id, batch_id, entry_id, cycle,"
-    " CASE cycle WHEN 'D0' THEN %(d0_payout)s ELSE %(t1_payout)s END, sales_count, sales_amount, fees, undone,"
-    " held, released, adjustments, CASE WHEN carry THEN 0 ELSE charge END, carried_in, carried_n,"
-    " CASE WHEN carry THEN before_d0 ELSE before_d0 - charge END,"
-    f" CASE WHEN carry THEN '{BatchStatus.CARRIED.value}'"
-    f" WHEN merchant_status <> '{MerchantStatus.ACTIVE.value}' THEN '{BatchStatus.HELD.value}'"
-    f" ELSE '{BatchStatus.DUE.value}' END FROM g"
-)
-_INSERT_BATCHES = (
-    "INSERT INTO settlement_settlementbatch (id, merchant_id, settlement_date, cycle, payout_date, sales_count,"
-    " sales_amount, fees, undone_amount, held_amount, released_amount, adjustments, d0_fee, carried_in, net, status,"
-    " created_at, updated_at)"
-    " SELECT batch_id, merchant_id, %(day)s, cycle, payout_date, sales_count, sales_amount, fees, undone, held,"
-    f" released, adjustments, d0_fee, carried_in, net, status, %(now)s, %(now)s FROM {_WORK}"
-)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The run's SQL for the registered sources (`settlement.sources`), built once per set of sources."""
+
+    work_columns: tuple[tuple[str, str], ...]
+    rule: str
+    insert_batches: str
+
+
+def _statements() -> _Statements:
+    sources = all_sources()
+    key = tuple((s.name, id(s)) for s in sources)
+    built = _BUILT.get(key)
+    if built is None:
+        built = _BUILT[key] = _build(all_figures(), [t for s in sources for t in s.tallies])
+    return built
+
+
+_BUILT: dict[tuple[tuple[str, int], ...], _Statements] = {}
+
+
+def _build(figures: list[Figure], tallies: list[Tally]) -> _Statements:
+    """Fold every source's tallies into one statement: each tally reads only this chunk's id
+    range of its (date, merchant) index; one stream of (merchant, every figure, carried in,
+    carried batches), summed per merchant: a merchant with no activity gets no batch."""
+    keys = [f"f_{f.key}" for f in figures]  # prefixed: a figure may not shadow a column of the rule
+    tally_columns = (*keys, "carried_in", "carried_n")
+    zero = dict.fromkeys(tally_columns, "0")
+    parts = []
+    for t in tallies:
+        sums = {**zero, **{f"f_{k}": expr for k, expr in t.sums.items()}}
+        where = f" AND ({t.where})" if t.where else ""
+        parts.append(f"SELECT merchant_id, {', '.join(sums[c] for c in tally_columns)} FROM {t.table}"
+                     f" WHERE {t.date_column} = %(day)s AND {_IN_CHUNK}{where} GROUP BY merchant_id")
+    carried = {**zero, "carried_in": "SUM(net)", "carried_n": "COUNT(*)"}
+    parts.append(
+        f"SELECT merchant_id, {', '.join(carried[c] for c in tally_columns)} FROM settlement_settlementbatch"
+        f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
+        f" AND {_IN_CHUNK} GROUP BY merchant_id")
+    tally = (
+        f"WITH x (merchant_id, {', '.join(tally_columns)}) AS ({' UNION ALL '.join(parts)}),"
+        # bigint, not PostgreSQL's numeric SUM: the rule's divisions below are integer divisions.
+        f" t AS (SELECT merchant_id, {', '.join(f'CAST(SUM({c}) AS bigint) AS {c}' for c in tally_columns)} FROM x"
+        " GROUP BY merchant_id)"
+        " SELECT k.merchant_id, k.payable_id, k.due_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
+        " m.status AS merchant_status,"
+        f" {', '.join(f't.{c}' for c in tally_columns)}"
+        # The chunk's rows first (CROSS JOIN fixes SQLite's join order: its JSON rows are read
+        # once, each merchant's sums found by an automatic index on t; PostgreSQL plans freely).
+        " FROM {chunk} CROSS JOIN t JOIN merchants_merchant m ON m.id = t.merchant_id"
+        " WHERE t.merchant_id = k.merchant_id"
+    )
+    signed = [f"{'+' if f.sign > 0 else '-'} f_{f.key}" for f in figures if f.sign]
+    before = f"({' '.join(signed)} + carried_in)" if signed else "(carried_in)"
+    work_columns = (
+        ("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"),
+        ("entry_id", "uuid"), ("cycle", "text"), ("payout_date", "date"), *((k, "bigint") for k in keys),
+        ("d0_fee", "bigint"), ("carried_in", "bigint"), ("carried_n", "integer"), ("net", "bigint"),
+        ("status", "text"),
+    )
+    # The rule (module docstring), over the tallies: `before` the D0 fee, the fee, then the status.
+    rule = (
+        f"WITH tally AS ({tally}),"
+        f" b AS (SELECT tally.*, {before} AS before_d0 FROM tally),"
+        " f AS (SELECT b.*, CASE WHEN cycle = 'D0' AND before_d0 > 0 THEN"
+        f" CASE WHEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s < before_d0"
+        f" THEN (before_d0 * %(d0_ppm)s + {PPM // 2}) / {PPM} + %(d0_fixed)s ELSE before_d0 END ELSE 0 END"
+        " AS charge FROM b),"
+        " g AS (SELECT f.*, (before_d0 - charge <= 0 OR before_d0 - charge < %(min_payout)s) AS carry FROM f)"
+        f" INSERT INTO {_WORK} ({', '.join(c for c, _ in work_columns)})"
+        " SELECT merchant_id, payable_id, due_id, batch_id, entry_id, cycle,"
+        f" CASE cycle WHEN 'D0' THEN %(d0_payout)s ELSE %(t1_payout)s END, {', '.join(keys) + ', ' if keys else ''}"
+        " CASE WHEN carry THEN 0 ELSE charge END, carried_in, carried_n,"
+        " CASE WHEN carry THEN before_d0 ELSE before_d0 - charge END,"
+        f" CASE WHEN carry THEN '{BatchStatus.CARRIED.value}'"
+        f" WHEN merchant_status <> '{MerchantStatus.ACTIVE.value}' THEN '{BatchStatus.HELD.value}'"
+        f" ELSE '{BatchStatus.DUE.value}' END FROM g"
+    )
+    pairs = ", ".join(f"'{f.key}', f_{f.key}" for f in figures)
+    insert_batches = (
+        "INSERT INTO settlement_settlementbatch (id, merchant_id, settlement_date, cycle, payout_date, figures,"
+        " d0_fee, carried_in, net, status, created_at, updated_at)"
+        " SELECT batch_id, merchant_id, %(day)s, cycle, payout_date, {object}(" + pairs + "),"
+        f" d0_fee, carried_in, net, status, %(now)s, %(now)s FROM {_WORK}"
+    )
+    return _Statements(work_columns, rule, insert_batches)
+
+
 _LINK_CARRIED = (
     f"UPDATE settlement_settlementbatch SET carried_to_id = (SELECT w.batch_id FROM {_WORK} w"
     " WHERE w.merchant_id = settlement_settlementbatch.merchant_id)"
@@ -186,8 +213,6 @@ def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
             raise
     resolve_alert("settlement_stopped", day.isoformat())
 
-    from daozhang.merchants.models import Merchant
-    from daozhang.settlement.models import SettlementBatch
 
     # Raw rows: the ORM's per-row converters cost more than the query for ten thousand.
     with connection.cursor() as cur:
@@ -309,14 +334,16 @@ def _settle_chunk(chunk: list[Any], params: dict[str, Any]) -> RunResult:
     p = {**params, "lo": chunk[0], "hi": chunk[-1], "fee_id": fee.id.hex if sqlite else fee.id,
          "fee_code": fee.code, "fee_purpose": fee.purpose, "fee_type": fee.type, "fee_shard": fee.shard}
     source = rows_source("k", _CHUNK_COLUMNS, rows, p)
+    sql = _statements()
+    json_object = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
     with transaction.atomic():
-        fresh_temp_table(_WORK, _WORK_COLUMNS)
-        run(_RULE.replace("{chunk}", source), p)
+        fresh_temp_table(_WORK, sql.work_columns)
+        run(sql.rule.replace("{chunk}", source), p)
         summary = {status: (int(n), int(net or 0), int(carried_n or 0))
                    for status, n, net, carried_n in run(_SUMMARY, {})}
         if not summary:
             return part
-        run(_INSERT_BATCHES, p)
+        run(sql.insert_batches.replace("{object}", json_object), p)
         if any(carried_n for _, _, carried_n in summary.values()):
             run(_LINK_CARRIED, p)
         if set(summary) - {BatchStatus.CARRIED.value}:

@@ -9,53 +9,19 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
-from dataclasses import dataclass
 from functools import cache
 
 from django.http import HttpResponse
 
-from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
-from daozhang.payments.models import Payment
-from daozhang.risk.models import RiskHold
-from daozhang.settlement.models import Adjustment, Payout, SettlementBatch
-
-
-@dataclass(frozen=True)
-class Line:
-    at: str
-    kind: str  # zh / en label
-    ref: str
-    detail: str
-    amount: int
-    fee: int
-    net: int
+from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.settlement.sources import Line, all_lines
 
 
 def lines(batch: SettlementBatch) -> list[Line]:
-    tz = clock.business_tz()
-    m, day = batch.merchant_id, batch.settlement_date
-    out: list[Line] = []
-    for p in Payment.objects.select_related("terminal").filter(merchant_id=m, settlement_date=day).order_by(
-            "created_at"):
-        out.append(Line(p.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "消费 sale", p.rrn or str(p.id)[:8],
-                        f"{p.terminal.terminal_id} {p.channel} {p.masked_pan}".strip(), p.amount, p.fee,
-                        p.amount - p.fee))
-    for p in Payment.objects.filter(merchant_id=m, undo_settlement_date=day).order_by("updated_at"):
-        label = "撤销 void" if p.status == "voided" else "冲正 reversal"
-        out.append(Line(p.updated_at.astimezone(tz).strftime("%m-%d %H:%M"), label, p.rrn or str(p.id)[:8],
-                        f"original {p.created_at.astimezone(tz):%m-%d %H:%M}", -p.amount, -p.fee,
-                        -(p.amount - p.fee)))
-    for h in RiskHold.objects.filter(merchant_id=m, settlement_date=day):
-        out.append(Line(h.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "冻结 frozen", h.case_ref, h.reason,
-                        -h.amount, 0, -h.amount))
-    for h in RiskHold.objects.filter(merchant_id=m, release_settlement_date=day):
-        at = h.released_at.astimezone(tz).strftime("%m-%d %H:%M") if h.released_at else ""
-        out.append(Line(at, "解冻 released", h.case_ref, h.release_note, h.amount, 0, h.amount))
-    for a in Adjustment.objects.filter(merchant_id=m, settlement_date=day):
-        out.append(Line(a.created_at.astimezone(tz).strftime("%m-%d %H:%M"), "调账 adjustment", a.created_by,
-                        a.reason, a.amount, 0, a.amount))
+    """Every registered source's lines for the batch's day, then what settlement itself adds."""
+    out = all_lines(batch.merchant_id, batch.settlement_date)
     if batch.carried_in:
         out.append(Line("", "上期结转 carried in", "", "", batch.carried_in, 0, batch.carried_in))
     if batch.d0_fee:

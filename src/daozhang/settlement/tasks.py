@@ -6,10 +6,17 @@ import datetime as dt
 
 from django_tasks import task
 
+from daozhang.channels.bank import BankUnavailable
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert, resolve_alert
 from daozhang.core.scheduler import periodic
-from daozhang.dates.calendar import covered
+from daozhang.dates.calendar import CalendarGap, covered
+from daozhang.dates.cycles import settlement_date_for
+from daozhang.merchants.models import SettlementAccount
+from daozhang.settlement.accounts import verify_account_change
+from daozhang.settlement.models import SettledDay
+from daozhang.settlement.payouts import pay_due_batches
+from daozhang.settlement.runs import run_settlement
 
 CALENDAR_LOOKAHEAD_DAYS = 60
 
@@ -49,11 +56,6 @@ def settle_closed_days() -> dict[str, str]:
     Not only the latest closed day: a worker that was down over a day's end must still
     settle that day when it comes back, or its merchants would never be paid.
     """
-    from daozhang.dates.calendar import CalendarGap
-    from daozhang.dates.cycles import settlement_date_for
-    from daozhang.settlement.models import SettledDay
-    from daozhang.settlement.runs import run_settlement
-
     done: dict[str, str] = {}
     for cycle in ("T1", "D0"):
         latest = settlement_date_for(clock.now(), cycle) - dt.timedelta(days=1)
@@ -81,19 +83,8 @@ def settle_closed_days() -> dict[str, str]:
 
 
 @task()
-def pay_due_batches() -> dict[str, int]:
-    from daozhang.settlement.payouts import run_payouts
-
-    r = run_payouts()
-    return {"submitted": r.submitted, "paid": r.paid, "returned": r.returned, "retrying": r.retrying}
-
-
-@task()
 def verify_pending_accounts() -> int:
-    from daozhang.channels.bank import BankUnavailable
-    from daozhang.merchants.models import SettlementAccount
-    from daozhang.settlement.accounts import verify_account_change
-
+    """Ask the bank to check every pending account change; stop at the first outage."""
     n = 0
     for account_id in SettlementAccount.objects.filter(is_current=False, verified_at__isnull=True,
                                                        rejected_at__isnull=True).values_list("id", flat=True):
@@ -112,6 +103,7 @@ def _enqueue_settle() -> object:
 
 @periodic("settlement.payouts", every_seconds=300)
 def _enqueue_payouts() -> object:
+
     return pay_due_batches.enqueue()
 
 

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from daozhang.core.errors import DomainError
 from daozhang.core.http import ERRORS, idempotent, lang
@@ -51,12 +51,23 @@ def trace_one_day(request: HttpRequest, day: BusinessDate):  # type: ignore[no-u
     return Status(200, trace_day(_m(request), day).render(lang(request)))
 
 
+class FigureOut(Schema):
+    key: str
+    sign: int = Field(description="how it counts in the net: +1, −1, or 0 for a count")
+    label_en: str
+    label_zh: str
+    amount: int
+
+
 class BatchOut(Schema):
+    """A batch with every source's figures; the named ones kept for clients written before `figures`."""
+
     id: uuid.UUID
     settlement_date: dt.date
     payout_date: dt.date
     cycle: str
     status: str
+    figures: list[FigureOut]
     sales_count: int
     sales_amount: int
     fees: int
@@ -67,6 +78,39 @@ class BatchOut(Schema):
     carried_in: int
     d0_fee: int
     net: int
+
+    @staticmethod
+    def resolve_figures(batch: SettlementBatch) -> list[dict[str, object]]:
+        return [{"key": f.key, "sign": f.sign, "label_en": f.label[0], "label_zh": f.label[1], "amount": amount}
+                for f, amount in batch.parts()]
+
+    @staticmethod
+    def resolve_sales_count(batch: SettlementBatch) -> int:
+        return batch.figure("sales_count")
+
+    @staticmethod
+    def resolve_sales_amount(batch: SettlementBatch) -> int:
+        return batch.figure("sales_amount")
+
+    @staticmethod
+    def resolve_fees(batch: SettlementBatch) -> int:
+        return batch.figure("fees")
+
+    @staticmethod
+    def resolve_undone_amount(batch: SettlementBatch) -> int:
+        return batch.figure("undone_amount")
+
+    @staticmethod
+    def resolve_held_amount(batch: SettlementBatch) -> int:
+        return batch.figure("held_amount")
+
+    @staticmethod
+    def resolve_released_amount(batch: SettlementBatch) -> int:
+        return batch.figure("released_amount")
+
+    @staticmethod
+    def resolve_adjustments(batch: SettlementBatch) -> int:
+        return batch.figure("adjustments")
 
 
 @router.get("/settlements", response={200: list[BatchOut], **ERRORS}, summary="Settlement batches 结算批次")

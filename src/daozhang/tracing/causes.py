@@ -1,13 +1,17 @@
 """The one catalogue of reasons money has or has not arrived (docs/where-is-my-money.md#the-cause-catalogue).
 
 Every trace ends in exactly one of these causes; the portal, the API, the CLI, support
-cases and FAQ answers all read the same words from here. Placeholders come from the trace;
+cases and FAQ answers all read the same words from here. A money flow's source may add the
+causes of the notes it points out (`settlement.sources.Wording`); `cause` and `catalogue`
+include them. Placeholders come from the trace;
 a placeholder whose value is an (English, 中文) pair takes the reader's language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from daozhang.settlement.sources import all_sources
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,23 @@ CAUSES: dict[str, Cause] = {c.code: c for c in [
         "owed to you.", "银行退回了发往 {account} 的 {amount}：{reason}。款项已退回，显示为待付给您。"),
        ("{fix}. It is paid again automatically once the new account is verified.",
         "{fix}。新账户验证通过后将自动重新出款。")),
-    _c("manual_adjustment", ("Manual adjustment", "人工调账"),
-       ("{who} adjusted your money by {amount} on {when}: {reason}.", "{who} 于 {when} 调整 {amount}：{reason}。"),
-       ("Ask customer service if the reason is unclear.", "如对原因有疑问，请联系客服。")),
     _c("arrived", ("Arrived", "已到账"),
        ("{amount} was paid to {account} on {paid_at}, bank reference {bank_ref}.",
         "{amount} 已于 {paid_at} 付至 {account}，银行流水号 {bank_ref}。"),
        ("If you cannot see it, give your bank the reference {bank_ref}.", "如未看到，请向银行提供流水号 {bank_ref} 查询。")),
 ]}
+
+
+def catalogue() -> dict[str, Cause]:
+    """The causes above and every registered source's note causes."""
+    out = dict(CAUSES)
+    for source in all_sources():
+        out.update({w.code: Cause(w.code, w.title, w.explain, w.next_step) for w in source.wordings})
+    return out
+
+
+def cause(code: str) -> Cause:
+    found = CAUSES.get(code) or catalogue().get(code)
+    if found is None:
+        raise KeyError(f"no cause {code!r} in the catalogue")
+    return found

@@ -9,7 +9,8 @@ from typing import Any
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money, MoneyError, validate_amount_fen
 from daozhang.merchants.models import Merchant
-from daozhang.payments.models import Payment
+from daozhang.settlement.breakdown import batch_formula
+from daozhang.settlement.breakdown import unsettled_days as unsettled
 from daozhang.settlement.models import SettlementBatch
 from daozhang.support.models import SupportCase
 from daozhang.support.services import open_case
@@ -49,24 +50,11 @@ def enquire(*, merchant: Merchant, expected_amount: object, expected_date: dt.da
         return EnquiryAnswer(
             "batch_differs",
             (f"The payout due {b.payout_date} is {Money(b.net).display()}, {diff} {'less' if short else 'more'} "
-             f"than you expected: sales "
-             f"{Money(b.sales_amount).display()} − fees {Money(b.fees).display()} − voids/reversals "
-             f"{Money(b.undone_amount).display()} − frozen {Money(b.held_amount).display()} + released "
-             f"{Money(b.released_amount).display()} + adjustments {Money(b.adjustments).display()} + carried "
-             f"{Money(b.carried_in).display()} − D0 fee {Money(b.d0_fee).display()}.",
+             f"than you expected: {batch_formula(b, zh=False)}.",
              f"{b.payout_date} 应到账 {Money(b.net).display()}，比您预期{'少' if short else '多'} {diff}："
-             f"交易 {Money(b.sales_amount).display()}"
-             f" − 手续费 {Money(b.fees).display()} − 撤销冲正 {Money(b.undone_amount).display()} − 冻结 "
-             f"{Money(b.held_amount).display()} + 解冻 {Money(b.released_amount).display()} + 调账 "
-             f"{Money(b.adjustments).display()} + 结转 {Money(b.carried_in).display()} − D0 手续费 "
-             f"{Money(b.d0_fee).display()}。"),
+             f"{batch_formula(b, zh=True)}。"),
             [trace_batch(merchant, b.id)], None)
-    unsettled_days: list[dt.date] = sorted({d for d in
-        Payment.objects.filter(merchant=merchant, settlement_date__isnull=False,
-                               settlement_date__gte=expected_date - dt.timedelta(days=10),
-                               settlement_date__lte=expected_date)
-        .exclude(settlement_date__in=SettlementBatch.objects.filter(merchant=merchant).values("settlement_date"))
-        .values_list("settlement_date", flat=True) if d is not None})
+    unsettled_days = unsettled(merchant.id, expected_date - dt.timedelta(days=10), expected_date)
     if unsettled_days:
         traces = [trace_day(merchant, d) for d in unsettled_days]
         return EnquiryAnswer("not_settled", (f"Sales of {', '.join(map(str, unsettled_days))} are not settled yet.",

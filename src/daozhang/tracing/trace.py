@@ -20,8 +20,10 @@ from daozhang.dates.cycles import payout_date_for
 from daozhang.merchants.models import Merchant, SettlementAccount
 from daozhang.payments.models import Payment, PaymentStatus
 from daozhang.risk.models import RiskHold
-from daozhang.settlement.models import Adjustment, BatchStatus, Payout, PayoutStatus, SettlementBatch
-from daozhang.tracing.causes import CAUSES
+from daozhang.settlement.breakdown import batch_formula, day_figures, day_net, formula
+from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
+from daozhang.settlement.sources import all_notes
+from daozhang.tracing.causes import cause
 
 CHANNEL_NAMES = {"card": ("card network", "银联/发卡行"), "wechat": ("WeChat Pay", "微信支付"),
                  "alipay": ("Alipay", "支付宝")}
@@ -53,7 +55,7 @@ class Trace:
         i = 1 if zh else 0
 
         def fmt(code: str, raw: dict[str, Any]) -> dict[str, str]:
-            c = CAUSES[code]
+            c = cause(code)
             params = {k: (v[i] if isinstance(v, tuple) else v) for k, v in raw.items()}
             return {"code": code, "title": c.title[i], "explanation": _fill(c.explain[i], params),
                     "next_step": _fill(c.next_step[i], params)}
@@ -165,37 +167,20 @@ def trace_day(merchant: Merchant, day: dt.date) -> Trace:
     if batch is not None:
         trace = Trace("day", day.isoformat(), "not_due", {}, batch.net, None, [], refs={"batch_id": str(batch.id)})
         return _batch_state(trace, batch)
-    booked = Payment.objects.filter(merchant=merchant, settlement_date=day)
-    undone = Payment.objects.filter(merchant=merchant, undo_settlement_date=day)
-    net = (sum(p.amount - p.fee for p in booked.only("amount", "fee"))
-           - sum(p.amount - p.fee for p in undone.only("amount", "fee")))
+    figures = day_figures(merchant.id, day)
+    net = day_net(figures)
     trace = Trace("day", day.isoformat(), "not_due", {}, net, None, [])
-    trace.timeline.append(Event(clock.now(), f"{booked.count()} booked sales, {_money(net)} net, not settled yet",
-                                f"{booked.count()} 笔已入账交易，净额 {_money(net)}，尚未结算"))
+    en, zh = (formula(figures, carried_in=0, d0_fee=0, net=net, zh=lang) for lang in (False, True))
+    trace.timeline.append(Event(clock.now(), f"Not settled yet: {en}", f"尚未结算：{zh}"))
     return _not_settled(trace, merchant, day, net)
 
 
 def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
     merchant = batch.merchant
     t = trace.timeline
-    t.append(Event(batch.created_at,
-                   f"Settled: batch of {batch.settlement_date}, sales {_money(batch.sales_amount)} − fees "
-                   f"{_money(batch.fees)} − undone {_money(batch.undone_amount)} − frozen {_money(batch.held_amount)}"
-                   f" + released {_money(batch.released_amount)} + adjustments {_money(batch.adjustments)}"
-                   f" + carried {_money(batch.carried_in)} − D0 fee {_money(batch.d0_fee)} = {_money(batch.net)}",
-                   f"已结算：{batch.settlement_date} 批次，交易 {_money(batch.sales_amount)}"
-                   f" − 手续费 {_money(batch.fees)}"
-                   f" − 撤销冲正 {_money(batch.undone_amount)} − 冻结 {_money(batch.held_amount)} + 解冻 "
-                   f"{_money(batch.released_amount)} + 调账 {_money(batch.adjustments)}"
-                   f" + 结转 {_money(batch.carried_in)}"
-                   f" − D0 手续费 {_money(batch.d0_fee)} = {_money(batch.net)}"))
-    for adj in Adjustment.objects.filter(merchant=merchant, settlement_date=batch.settlement_date):
-        trace.notes.append(("manual_adjustment", {"who": adj.created_by, "amount": _money(adj.amount),
-                                                  "when": _local(adj.created_at), "reason": adj.reason}))
-    for hold in RiskHold.objects.filter(merchant=merchant, settlement_date=batch.settlement_date,
-                                        released_at__isnull=True):
-        trace.notes.append(("frozen", {"amount": _money(hold.amount), "case": hold.case_ref,
-                                       "since": _local(hold.created_at), "reason": hold.reason}))
+    t.append(Event(batch.created_at, f"Settled: batch of {batch.settlement_date}, {batch_formula(batch, zh=False)}",
+                   f"已结算：{batch.settlement_date} 批次，{batch_formula(batch, zh=True)}"))
+    trace.notes.extend((note.code, note.params) for note in all_notes(merchant.id, batch.settlement_date))
     params = trace.params
     params.setdefault("amount", _money(batch.net))  # a payment's trace keeps the payment's own net
     params.update(settlement_date=batch.settlement_date, net=_money(batch.net),

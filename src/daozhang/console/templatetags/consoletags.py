@@ -7,6 +7,9 @@ from typing import Any
 
 from django import template
 
+from daozhang.web.parse import split_label
+from daozhang.web.templatetags.web import is_zh
+
 register = template.Library()
 
 
@@ -30,9 +33,6 @@ def as_table(value: Any) -> dict[str, Any] | None:
 @register.simple_tag(takes_context=True)
 def bi(context: template.Context, value: Any) -> str:
     """One language of a (中文, English) pair or of a choice label "English 中文"."""
-    from daozhang.web.parse import split_label
-    from daozhang.web.templatetags.web import is_zh
-
     zh, en = value if isinstance(value, (tuple, list)) and len(value) == 2 else split_label(str(value))
     return str(zh if is_zh(context) else en)
 
