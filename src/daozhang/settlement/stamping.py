@@ -4,6 +4,13 @@ A flow (a sale, a hold, an adjustment, …) asks `settlement_date_of` once, in t
 transaction that books the money, and stores the answer on its row; the settlement run
 of that date then sums it (the flow's registered source). Why here and not in `dates`:
 a date already settled for the merchant is closed, and only settlement knows which.
+
+Money booked *now* on the online path (a sale, a void, a reversal) may take
+`dates.cycles.settlement_date_for(now, cycle)` directly and save the look-up: a date's
+run is refused before its cut-off (`runs.run_settlement`), and after the cut-off `now`
+already falls on the next date, so the date it gets is never closed. Anything booked
+later than the moment it belongs to (a confirmation, an import, a hold, an adjustment)
+goes through `settlement_date_of`.
 """
 
 from __future__ import annotations
