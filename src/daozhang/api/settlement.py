@@ -10,11 +10,11 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.api.merchants import BankAccountIn
 from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import AmountFen, SignedAmountFen, Text
 from daozhang.merchants import services as merchants
-from daozhang.merchants.api import BankAccountIn
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.payouts import hold_batch, repay_batch

@@ -37,6 +37,7 @@ class PingOut(Schema):
     summary="Check a key and a client, changing nothing 连通测试",
     description="Any JSON object as the body and an `Idempotency-Key` header, as a change needs; "
                 "answers the key's merchant and the server's time. Writes nothing.",
+    operation_id="daozhang_merchants_ping_ping",  # as published (see daozhang.api)
     openapi_extra={"x-daozhang-no-op": True},
 )
 def ping(request: HttpRequest, body: dict[str, Any] = Body(...)):  # type: ignore[no-untyped-def]  # noqa: B008

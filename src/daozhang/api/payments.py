@@ -8,14 +8,7 @@ import uuid
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from daozhang.core.edge import checked_stream
-from daozhang.core.http import ERRORS as COMMON_ERRORS
-from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
-from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
-from daozhang.core.once import Claim
-from daozhang.payments import selectors, services
-from daozhang.payments.models import Payment, Reversal
-from daozhang.payments.schemas import (
+from daozhang.api.payments_schemas import (
     Channel,
     Cursor,
     Last4,
@@ -30,6 +23,13 @@ from daozhang.payments.schemas import (
     TerminalRef,
     VoidIn,
 )
+from daozhang.core.edge import checked_stream
+from daozhang.core.http import ERRORS as COMMON_ERRORS
+from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
+from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
+from daozhang.core.once import Claim
+from daozhang.payments import selectors, services
+from daozhang.payments.models import Payment, Reversal
 
 router = Router(tags=["payments 交易"])
 ERRORS = {**COMMON_ERRORS, 503: ErrorOut}  # a channel can be down

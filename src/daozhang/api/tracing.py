@@ -9,11 +9,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from daozhang.api.payments_schemas import Rrn, StanRef, TerminalRef
 from daozhang.core.errors import DomainError
 from daozhang.core.http import ERRORS, idempotent, lang
 from daozhang.core.inputs import AmountFen, BusinessDate, Limit
 from daozhang.payments import selectors
-from daozhang.payments.schemas import Rrn, StanRef, TerminalRef
 from daozhang.settlement import statements
 from daozhang.settlement.models import SettlementBatch
 from daozhang.tracing.enquiry import enquire
