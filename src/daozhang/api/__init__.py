@@ -12,6 +12,7 @@ from daozhang.api.merchants import router as merchant_router
 from daozhang.api.merchants import staff_router as staff_merchants
 from daozhang.api.payments import router as payments_router
 from daozhang.api.ping import router as ping_router
+from daozhang.api.risk import staff_router as staff_risk
 from daozhang.api.settlement import router as settlement_router
 from daozhang.api.settlement import staff_router as staff_settlement
 from daozhang.api.terminals import router as terminals_router
@@ -62,6 +63,7 @@ api.add_router("/v1/", settlement_router, auth=MerchantKeyAuth())
 api.add_router("/v1/", ping_router, auth=MerchantKeyAuth())
 api.add_router("/v1/staff/", staff_merchants, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_terminals, auth=StaffTokenAuth())
+api.add_router("/v1/staff/", staff_risk, auth=StaffTokenAuth())
 api.add_router("/v1/staff/", staff_settlement, auth=StaffTokenAuth())
 # The edge refuses query parameters the document does not give an operation.
 read_contract_from(api.get_openapi_schema)

@@ -1,4 +1,4 @@
-"""Merchant endpoints: a merchant's own profile, terminals and balance; staff onboarding."""
+"""Merchant endpoints: a merchant's own profile, balance and settlement bank account; staff onboarding."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
@@ -19,6 +20,7 @@ from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants import services
 from daozhang.merchants.models import Merchant
+from daozhang.settlement.tasks import verify_pending_accounts
 
 router = Router(tags=["merchant 商户"])
 staff_router = Router(tags=["staff: merchants 运营：商户"])
@@ -79,6 +81,36 @@ class BankAccountIn(Schema):
     bank_name: Annotated[str, Text(100)]
     account_type: AccountType
     bank_branch_code: Cnaps = ""
+
+
+class AccountChangeIn(BankAccountIn):
+    pass
+
+
+class AccountChangeOut(Schema):
+    id: uuid.UUID
+    account: str
+    holder_name: str
+    status: str
+    reason: str
+
+
+# Published under the settlement tag, with the operationId it had in settlement/api.py.
+@router.post("/settlement-account/changes", response={201: AccountChangeOut, **ERRORS},
+             tags=["settlement 结算"], operation_id="daozhang_settlement_api_change_account",
+             summary="Change the settlement bank account (verified by the bank before use) 变更结算账户")
+def change_account(request: HttpRequest, body: AccountChangeIn):  # type: ignore[no-untyped-def]
+    m = request.merchant  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, object]:
+        acct = services.request_account_change(
+            merchant_id=m.id, data=services.BankAccountInput(**body.model_dump()),
+            actor=f"api-key:{request.api_key.prefix}")  # type: ignore[attr-defined]
+        transaction.on_commit(verify_pending_accounts.enqueue)
+        return 201, {"id": str(acct.id), "account": acct.masked_number, "holder_name": acct.holder_name,
+                     "status": "pending_verification", "reason": ""}
+
+    return idempotent(request, f"merchant:{m.id}", run)
 
 
 class OnboardIn(Schema):

@@ -17,16 +17,13 @@ from daozhang.api.payments_schemas import (
     PaymentStatus,
     ReversalIn,
     ReversalOut,
-    Rrn,
     SaleIn,
-    StanRef,
-    TerminalRef,
     VoidIn,
 )
 from daozhang.core.edge import checked_stream
 from daozhang.core.http import ERRORS as COMMON_ERRORS
 from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
-from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
+from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit, Rrn, StanRef, TerminalRef
 from daozhang.core.once import Claim
 from daozhang.payments import selectors, services
 from daozhang.payments.models import Payment, Reversal

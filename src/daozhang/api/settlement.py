@@ -1,67 +1,82 @@
-"""Settlement endpoints: merchants change their bank account; staff freeze, adjust, hold, re-pay."""
+"""Settlement endpoints: a merchant's batches and statements; staff adjust, hold and re-pay."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from daozhang.access.api_auth import StaffPermission, require_perm
-from daozhang.api.merchants import BankAccountIn
-from daozhang.core.http import STAFF_ERRORS as ERRORS
-from daozhang.core.http import idempotent
-from daozhang.core.inputs import AmountFen, SignedAmountFen, Text
-from daozhang.merchants import services as merchants
-from daozhang.risk.services import hold_funds, release_hold
+from daozhang.core.errors import DomainError
+from daozhang.core.http import ERRORS, STAFF_ERRORS, idempotent
+from daozhang.core.inputs import BusinessDate, Limit, SignedAmountFen, Text
+from daozhang.settlement import statements
 from daozhang.settlement.adjustments import adjust
+from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.payouts import hold_batch, repay_batch
 
-router = Router(tags=["settlement 结算"])
+# A merchant finds its batches under "where is my money", as published; the operationIds of
+# the merchant's endpoints are the ones published when they lived in tracing/api.py.
+router = Router(tags=["where is my money 资金追踪"])
 staff_router = Router(tags=["staff: settlement and risk 运营：结算与风控"])
 
 
-class AccountChangeIn(BankAccountIn):
-    pass
+def _m(request: HttpRequest) -> Any:
+    return request.merchant  # type: ignore[attr-defined]
 
 
-class AccountChangeOut(Schema):
+class BatchOut(Schema):
     id: uuid.UUID
-    account: str
-    holder_name: str
+    settlement_date: dt.date
+    payout_date: dt.date
+    cycle: str
     status: str
-    reason: str
+    sales_count: int
+    sales_amount: int
+    fees: int
+    undone_amount: int
+    held_amount: int
+    released_amount: int
+    adjustments: int
+    carried_in: int
+    d0_fee: int
+    net: int
 
 
-@router.post("/settlement-account/changes", response={201: AccountChangeOut, **ERRORS},
-             summary="Change the settlement bank account (verified by the bank before use) 变更结算账户")
-def change_account(request: HttpRequest, body: AccountChangeIn):  # type: ignore[no-untyped-def]
-    m = request.merchant  # type: ignore[attr-defined]
-
-    def run() -> tuple[int, object]:
-        acct = merchants.request_account_change(
-            merchant_id=m.id, data=merchants.BankAccountInput(**body.model_dump()),
-            actor=f"api-key:{request.api_key.prefix}")  # type: ignore[attr-defined]
-        from daozhang.settlement.tasks import verify_pending_accounts
-
-        transaction.on_commit(verify_pending_accounts.enqueue)
-        return 201, {"id": str(acct.id), "account": acct.masked_number, "holder_name": acct.holder_name,
-                     "status": "pending_verification", "reason": ""}
-
-    return idempotent(request, f"merchant:{m.id}", run)
+@router.get("/settlements", response={200: list[BatchOut], **ERRORS}, operation_id="daozhang_tracing_api_list_batches",
+            summary="Settlement batches 结算批次")
+def list_batches(request: HttpRequest, date_from: BusinessDate | None = None,  # type: ignore[no-untyped-def]
+                 date_to: BusinessDate | None = None, limit: Limit = 100):
+    qs = SettlementBatch.objects.filter(merchant=_m(request))
+    if date_from:
+        qs = qs.filter(settlement_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(settlement_date__lte=date_to)
+    if not 1 <= limit <= 500:
+        raise DomainError("invalid", "limit")
+    return Status(200, list(qs.order_by("-settlement_date")[:limit]))
 
 
-class HoldIn(Schema):
-    case_ref: Annotated[str, Text(40)]
-    reason: Annotated[str, Text(300)]
-    amount: AmountFen | None = None
-    payment_id: uuid.UUID | None = None
+def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
+    b = SettlementBatch.objects.select_related("merchant").filter(merchant=_m(request), id=batch_id).first()
+    if b is None:
+        raise DomainError("not_found", "batch_id", status=404)
+    return b
 
 
-class NoteIn(Schema):
-    note: Annotated[str, Text(300, required=False)] = ""
+@router.get("/settlements/{batch_id}/statement.csv", response={200: None, **ERRORS},
+            operation_id="daozhang_tracing_api_statement_csv", summary="Settlement statement, CSV 结算单")
+def statement_csv(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return statements.download(_batch(request, batch_id), "csv")
+
+
+@router.get("/settlements/{batch_id}/statement.pdf", response={200: None, **ERRORS},
+            operation_id="daozhang_tracing_api_statement_pdf", summary="Settlement statement, PDF 结算单")
+def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return statements.download(_batch(request, batch_id), "pdf")
 
 
 class AdjustIn(Schema):
@@ -77,36 +92,8 @@ def _staff_scope(request: HttpRequest) -> str:
     return f"staff:{request.staff_user.id}"  # type: ignore[attr-defined]
 
 
-@staff_router.post("/merchants/{merchant_id}/holds", auth=StaffPermission("risk.add_riskhold"),
-                   response={201: dict, **ERRORS},
-                   summary="Freeze funds (risk/compliance) 冻结资金")
-def freeze(request: HttpRequest, merchant_id: uuid.UUID, body: HoldIn):  # type: ignore[no-untyped-def]
-    actor = require_perm(request, "risk.add_riskhold")
-
-    def run() -> tuple[int, object]:
-        h = hold_funds(merchant_id=merchant_id, amount=body.amount, case_ref=body.case_ref, reason=body.reason,
-                       actor=actor, payment_id=body.payment_id)
-        return 201, {"id": str(h.id), "amount": h.amount, "case_ref": h.case_ref,
-                     "settlement_date": h.settlement_date.isoformat()}
-
-    return idempotent(request, _staff_scope(request), run)
-
-
-@staff_router.post("/holds/{hold_id}/release", auth=StaffPermission("risk.change_riskhold"),
-                   response={200: dict, **ERRORS}, summary="Release frozen funds 解冻")
-def release(request: HttpRequest, hold_id: uuid.UUID, body: NoteIn):  # type: ignore[no-untyped-def]
-    actor = require_perm(request, "risk.change_riskhold")
-
-    def run() -> tuple[int, object]:
-        h = release_hold(hold_id=hold_id, note=body.note, actor=actor)
-        return 200, {"id": str(h.id), "released_at": h.released_at.isoformat() if h.released_at else None,
-                     "release_settlement_date": str(h.release_settlement_date)}
-
-    return idempotent(request, _staff_scope(request), run)
-
-
 @staff_router.post("/merchants/{merchant_id}/adjustments", auth=StaffPermission("settlement.add_adjustment"),
-                   response={201: dict, **ERRORS},
+                   response={201: dict, **STAFF_ERRORS},
                    summary="Manual adjustment 人工调账")
 def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: AdjustIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.add_adjustment")
@@ -119,7 +106,7 @@ def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: Adjust
 
 
 @staff_router.post("/batches/{batch_id}/hold", auth=StaffPermission("settlement.change_settlementbatch"),
-                   response={200: dict, **ERRORS}, summary="Hold a batch 暂缓出款")
+                   response={200: dict, **STAFF_ERRORS}, summary="Hold a batch 暂缓出款")
 def hold(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.change_settlementbatch")
     return idempotent(request, _staff_scope(request), lambda: (
@@ -127,7 +114,7 @@ def hold(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ig
 
 
 @staff_router.post("/batches/{batch_id}/repay", auth=StaffPermission("settlement.change_settlementbatch"),
-                   response={200: dict, **ERRORS},
+                   response={200: dict, **STAFF_ERRORS},
                    summary="Re-pay a returned or held batch 重新出款")
 def repay(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
     actor = require_perm(request, "settlement.change_settlementbatch")

@@ -1,21 +1,20 @@
-"""Where-is-my-money endpoints (merchant API key): traces, settlements, enquiries."""
+"""Where-is-my-money endpoints (merchant API key): traces and missing-money enquiries.
+
+A merchant's settlement batches and statements, published under the same tag, are
+daozhang.api.settlement's."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from daozhang.api.payments_schemas import Rrn, StanRef, TerminalRef
 from daozhang.core.errors import DomainError
 from daozhang.core.http import ERRORS, idempotent, lang
-from daozhang.core.inputs import AmountFen, BusinessDate, Limit
+from daozhang.core.inputs import AmountFen, BusinessDate, Rrn, StanRef, TerminalRef
 from daozhang.payments import selectors
-from daozhang.settlement import statements
-from daozhang.settlement.models import SettlementBatch
 from daozhang.tracing.enquiry import enquire
 from daozhang.tracing.trace import trace_batch, trace_day, trace_payment
 
@@ -49,56 +48,6 @@ def trace_one_batch(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[
 @router.get("/trace/days/{day}", response={200: dict, **ERRORS}, summary="Trace a settlement date 按日期追踪")
 def trace_one_day(request: HttpRequest, day: BusinessDate):  # type: ignore[no-untyped-def]
     return Status(200, trace_day(_m(request), day).render(lang(request)))
-
-
-class BatchOut(Schema):
-    id: uuid.UUID
-    settlement_date: dt.date
-    payout_date: dt.date
-    cycle: str
-    status: str
-    sales_count: int
-    sales_amount: int
-    fees: int
-    undone_amount: int
-    held_amount: int
-    released_amount: int
-    adjustments: int
-    carried_in: int
-    d0_fee: int
-    net: int
-
-
-@router.get("/settlements", response={200: list[BatchOut], **ERRORS}, summary="Settlement batches 结算批次")
-def list_batches(request: HttpRequest, date_from: BusinessDate | None = None,  # type: ignore[no-untyped-def]
-                 date_to: BusinessDate | None = None, limit: Limit = 100):
-    qs = SettlementBatch.objects.filter(merchant=_m(request))
-    if date_from:
-        qs = qs.filter(settlement_date__gte=date_from)
-    if date_to:
-        qs = qs.filter(settlement_date__lte=date_to)
-    if not 1 <= limit <= 500:
-        raise DomainError("invalid", "limit")
-    return Status(200, list(qs.order_by("-settlement_date")[:limit]))
-
-
-def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
-    b = SettlementBatch.objects.select_related("merchant").filter(merchant=_m(request), id=batch_id).first()
-    if b is None:
-        raise DomainError("not_found", "batch_id", status=404)
-    return b
-
-
-@router.get("/settlements/{batch_id}/statement.csv", response={200: None, **ERRORS},
-            summary="Settlement statement, CSV 结算单")
-def statement_csv(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    return statements.download(_batch(request, batch_id), "csv")
-
-
-@router.get("/settlements/{batch_id}/statement.pdf", response={200: None, **ERRORS},
-            summary="Settlement statement, PDF 结算单")
-def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    return statements.download(_batch(request, batch_id), "pdf")
 
 
 class EnquiryIn(Schema):
