@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from django.http import HttpRequest
+from django.http import HttpResponse
 from ninja import Router, Schema
 
-from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.access.api_auth import StaffPermission, StaffRequest, require_perm
 from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import AmountFen, Text
@@ -30,14 +30,14 @@ class NoteIn(Schema):
     note: Annotated[str, Text(300, required=False)] = ""
 
 
-def _staff_scope(request: HttpRequest) -> str:
-    return f"staff:{request.staff_user.id}"  # type: ignore[attr-defined]
+def _staff_scope(request: StaffRequest) -> str:
+    return f"staff:{request.staff_user.id}"
 
 
 @staff_router.post("/merchants/{merchant_id}/holds", auth=StaffPermission("risk.add_riskhold"),
                    response={201: dict, **ERRORS}, operation_id="daozhang_settlement_api_freeze",
                    summary="Freeze funds (risk/compliance) 冻结资金")
-def freeze(request: HttpRequest, merchant_id: uuid.UUID, body: HoldIn):  # type: ignore[no-untyped-def]
+def freeze(request: StaffRequest, merchant_id: uuid.UUID, body: HoldIn) -> HttpResponse:
     actor = require_perm(request, "risk.add_riskhold")
 
     def run() -> tuple[int, object]:
@@ -52,7 +52,7 @@ def freeze(request: HttpRequest, merchant_id: uuid.UUID, body: HoldIn):  # type:
 @staff_router.post("/holds/{hold_id}/release", auth=StaffPermission("risk.change_riskhold"),
                    response={200: dict, **ERRORS}, operation_id="daozhang_settlement_api_release",
                    summary="Release frozen funds 解冻")
-def release(request: HttpRequest, hold_id: uuid.UUID, body: NoteIn):  # type: ignore[no-untyped-def]
+def release(request: StaffRequest, hold_id: uuid.UUID, body: NoteIn) -> HttpResponse:
     actor = require_perm(request, "risk.change_riskhold")
 
     def run() -> tuple[int, object]:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from django.http import HttpRequest
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.access.api_auth import MerchantRequest, StaffPermission, StaffRequest, require_perm
 from daozhang.core.errors import DomainError
 from daozhang.core.http import ERRORS, STAFF_ERRORS, idempotent
 from daozhang.core.inputs import BusinessDate, Limit, SignedAmountFen, Text
+from daozhang.merchants.models import Merchant
 from daozhang.settlement import statements
 from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.models import SettlementBatch
@@ -24,8 +25,8 @@ router = Router(tags=["where is my money 资金追踪"])
 staff_router = Router(tags=["staff: settlement and risk 运营：结算与风控"])
 
 
-def _m(request: HttpRequest) -> Any:
-    return request.merchant  # type: ignore[attr-defined]
+def _m(request: MerchantRequest) -> Merchant:
+    return request.merchant
 
 
 class BatchOut(Schema):
@@ -48,8 +49,8 @@ class BatchOut(Schema):
 
 @router.get("/settlements", response={200: list[BatchOut], **ERRORS}, operation_id="daozhang_tracing_api_list_batches",
             summary="Settlement batches 结算批次")
-def list_batches(request: HttpRequest, date_from: BusinessDate | None = None,  # type: ignore[no-untyped-def]
-                 date_to: BusinessDate | None = None, limit: Limit = 100):
+def list_batches(request: MerchantRequest, date_from: BusinessDate | None = None,
+                 date_to: BusinessDate | None = None, limit: Limit = 100) -> Status[list[SettlementBatch]]:
     qs = SettlementBatch.objects.filter(merchant=_m(request))
     if date_from:
         qs = qs.filter(settlement_date__gte=date_from)
@@ -60,7 +61,7 @@ def list_batches(request: HttpRequest, date_from: BusinessDate | None = None,  #
     return Status(200, list(qs.order_by("-settlement_date")[:limit]))
 
 
-def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
+def _batch(request: MerchantRequest, batch_id: uuid.UUID) -> SettlementBatch:
     b = SettlementBatch.objects.select_related("merchant").filter(merchant=_m(request), id=batch_id).first()
     if b is None:
         raise DomainError("not_found", "batch_id", status=404)
@@ -69,13 +70,13 @@ def _batch(request: HttpRequest, batch_id: uuid.UUID) -> SettlementBatch:
 
 @router.get("/settlements/{batch_id}/statement.csv", response={200: None, **ERRORS},
             operation_id="daozhang_tracing_api_statement_csv", summary="Settlement statement, CSV 结算单")
-def statement_csv(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def statement_csv(request: MerchantRequest, batch_id: uuid.UUID) -> HttpResponse:
     return statements.download(_batch(request, batch_id), "csv")
 
 
 @router.get("/settlements/{batch_id}/statement.pdf", response={200: None, **ERRORS},
             operation_id="daozhang_tracing_api_statement_pdf", summary="Settlement statement, PDF 结算单")
-def statement_pdf(request: HttpRequest, batch_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def statement_pdf(request: MerchantRequest, batch_id: uuid.UUID) -> HttpResponse:
     return statements.download(_batch(request, batch_id), "pdf")
 
 
@@ -88,14 +89,14 @@ class ReasonIn(Schema):
     reason: Annotated[str, Text(300)]
 
 
-def _staff_scope(request: HttpRequest) -> str:
-    return f"staff:{request.staff_user.id}"  # type: ignore[attr-defined]
+def _staff_scope(request: StaffRequest) -> str:
+    return f"staff:{request.staff_user.id}"
 
 
 @staff_router.post("/merchants/{merchant_id}/adjustments", auth=StaffPermission("settlement.add_adjustment"),
                    response={201: dict, **STAFF_ERRORS},
                    summary="Manual adjustment 人工调账")
-def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: AdjustIn):  # type: ignore[no-untyped-def]
+def manual_adjustment(request: StaffRequest, merchant_id: uuid.UUID, body: AdjustIn) -> HttpResponse:
     actor = require_perm(request, "settlement.add_adjustment")
 
     def run() -> tuple[int, object]:
@@ -107,7 +108,7 @@ def manual_adjustment(request: HttpRequest, merchant_id: uuid.UUID, body: Adjust
 
 @staff_router.post("/batches/{batch_id}/hold", auth=StaffPermission("settlement.change_settlementbatch"),
                    response={200: dict, **STAFF_ERRORS}, summary="Hold a batch 暂缓出款")
-def hold(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
+def hold(request: StaffRequest, batch_id: uuid.UUID, body: ReasonIn) -> HttpResponse:
     actor = require_perm(request, "settlement.change_settlementbatch")
     return idempotent(request, _staff_scope(request), lambda: (
         200, {"id": str(batch_id), "status": hold_batch(batch_id=batch_id, actor=actor, reason=body.reason).status}))
@@ -116,7 +117,7 @@ def hold(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ig
 @staff_router.post("/batches/{batch_id}/repay", auth=StaffPermission("settlement.change_settlementbatch"),
                    response={200: dict, **STAFF_ERRORS},
                    summary="Re-pay a returned or held batch 重新出款")
-def repay(request: HttpRequest, batch_id: uuid.UUID, body: ReasonIn):  # type: ignore[no-untyped-def]
+def repay(request: StaffRequest, batch_id: uuid.UUID, body: ReasonIn) -> HttpResponse:
     actor = require_perm(request, "settlement.change_settlementbatch")
     return idempotent(request, _staff_scope(request), lambda: (
         200, {"id": str(batch_id), "status": repay_batch(batch_id=batch_id, actor=actor, reason=body.reason).status}))
