@@ -120,7 +120,7 @@ def test_the_ledger_refuses_a_balance_outside_64_bits(merchant_kit):
 
 
 def test_a_database_out_of_range_is_a_4xx_with_nothing_written(staff, merchant_kit, unchanged, monkeypatch):
-    from daozhang.settlement import api as settlement_api
+    from daozhang.api import settlement as settlement_api
 
     def overflowing_adjust(**kwargs: Any) -> Any:
         with transaction.atomic():

@@ -5,14 +5,32 @@ parameter the operation does not take is refused (`core.contract`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from daozhang.access.models import ApiKey
 from daozhang.access.services import merchant_for_key, staff_for_token
 from daozhang.core.contract import refuse_unknown_query
 from daozhang.core.errors import DomainError
+from daozhang.merchants.models import Merchant
+
+
+class MerchantRequest(HttpRequest):
+    """A request `MerchantKeyAuth` let through, as an endpoint annotates it: the request is
+    Django's own, these attributes are set on it here (the pattern django-stubs documents
+    for attributes a middleware adds)."""
+
+    merchant: Merchant
+    api_key: ApiKey
+
+
+class StaffRequest(HttpRequest):
+    """A request `StaffTokenAuth` (or `StaffPermission`) let through."""
+
+    staff_user: User
 
 
 class MerchantKeyAuth(HttpBearer):
@@ -25,7 +43,8 @@ class MerchantKeyAuth(HttpBearer):
         found = merchant_for_key(token)
         if found is None:
             return None
-        request.merchant, request.api_key = found  # type: ignore[attr-defined]
+        known = cast(MerchantRequest, request)
+        known.merchant, known.api_key = found
         refuse_unknown_query(request)
         return found[0]
 
@@ -46,13 +65,13 @@ class StaffTokenAuth(HttpBearer):
         found = staff_for_token(token)
         if found is None:
             return None
-        request.staff_user = found.user  # type: ignore[attr-defined]
+        cast(StaffRequest, request).staff_user = found.user
         return found.user
 
 
-def require_perm(request: HttpRequest, perm: str) -> str:
+def require_perm(request: StaffRequest, perm: str) -> str:
     """Raise 403 unless the staff user has `perm`; return the actor label for the audit log."""
-    user = request.staff_user  # type: ignore[attr-defined]
+    user = request.staff_user
     if not user.has_perm(perm):
         raise DomainError("forbidden", None, status=403)
     return f"staff:{user.get_username()}"

@@ -243,3 +243,11 @@ def _limit(value: object) -> int:
 
 Limit = Annotated[int, PlainValidator(_limit), WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 500})]
 """A page size: 1…500."""
+
+
+# ------------------------------------------------------------------ payment references
+# How a payment is looked up (payments and where-is-my-money alike): a malformed value is
+# 400; a value in the right shape that is not yours finds nothing.
+TerminalRef = Annotated[str, Text(8, required=False, description="Terminal id (ISO 8583 field 41)")]
+StanRef = Annotated[str, Text(6, required=False, description="6-digit trace number")]
+Rrn = Annotated[str, Text(12, required=False, description="Retrieval reference number (ISO 8583 field 37)")]

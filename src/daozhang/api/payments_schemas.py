@@ -1,4 +1,6 @@
-"""API shapes for payments. Input rules are core.inputs' (amounts: integer fen, 12.0 and "12" refused)."""
+"""API shapes for payments. Input rules are core.inputs' (amounts: integer fen, 12.0 and "12" refused);
+the look-up references a payment is found by (Rrn, TerminalRef, StanRef) are core.inputs' too, as
+the where-is-my-money look-up takes them as well."""
 
 from __future__ import annotations
 
@@ -19,11 +21,6 @@ PaymentStatus = Literal["approved", "declined", "failed", "unknown", "voided", "
 # A reference to a terminal: 8 letters or digits (ISO 8583 field 41); one not yours is 404.
 TerminalId = Annotated[str, Code(r"^[0-9A-Za-z]{8}$", "8-character terminal id (ISO 8583 field 41)")]
 Stan = Annotated[str, Code(r"^[0-9]{6}$", "6-digit trace number from the terminal (ISO 8583 field 11)")]
-# Look-up filters: a malformed value is 400; a value in the right shape that is not yours
-# finds nothing.
-TerminalRef = Annotated[str, Text(8, required=False, description="Terminal id (ISO 8583 field 41)")]
-StanRef = Annotated[str, Text(6, required=False, description="6-digit trace number")]
-Rrn = Annotated[str, Text(12, required=False, description="Retrieval reference number (ISO 8583 field 37)")]
 Cursor = Annotated[str, Text(200, required=False, description="A page's next_cursor / prev_cursor, as given")]
 Last4 = Annotated[str, Text(8, required=False, description="The card number's last four digits")]
 CardNumber = Annotated[str, Text(32, required=False, description="Card PAN; used for the call, never stored")]

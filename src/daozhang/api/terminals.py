@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from django.http import HttpRequest
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.access.api_auth import MerchantRequest, StaffPermission, StaffRequest, require_perm
 from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
 from daozhang.core.inputs import Code, Text
@@ -37,8 +37,8 @@ class TerminalOut(Schema):
 
 
 @router.get("/terminals", response={200: list[TerminalOut], **ERRORS}, summary="My terminals 我的终端")
-def my_terminals(request: HttpRequest):  # type: ignore[no-untyped-def]
-    qs = Terminal.objects.select_related("merchant").filter(merchant=request.merchant)  # type: ignore[attr-defined]
+def my_terminals(request: MerchantRequest) -> Status[list[dict[str, object]]]:
+    qs = Terminal.objects.select_related("merchant").filter(merchant=request.merchant)
     return Status(200, [TerminalOut.of(t) for t in qs.order_by("terminal_id")])
 
 
@@ -59,15 +59,15 @@ class TerminalStatusIn(Schema):
     reason: Annotated[str, Text(300, required=False)] = ""
 
 
-def _out(t: object) -> dict[str, object]:
-    return TerminalOut(**TerminalOut.of(t)).model_dump(mode="json")  # type: ignore[arg-type]
+def _out(t: Terminal) -> dict[str, object]:
+    return TerminalOut.model_validate(TerminalOut.of(t)).model_dump(mode="json")
 
 
 @staff_router.post("/terminals", auth=StaffPermission("terminals.add_terminal"),
                    response={201: TerminalOut, **ERRORS}, summary="Register a device 终端入库")
-def register(request: HttpRequest, body: TerminalIn):  # type: ignore[no-untyped-def]
+def register(request: StaffRequest, body: TerminalIn) -> HttpResponse:
     actor = require_perm(request, "terminals.add_terminal")
-    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (
         201, _out(services.register_terminal(serial_number=body.serial_number, terminal_id=body.terminal_id,
                                              model=body.model, actor=actor))))
 
@@ -75,9 +75,9 @@ def register(request: HttpRequest, body: TerminalIn):  # type: ignore[no-untyped
 @staff_router.post("/terminals/{terminal_pk}/bind", auth=StaffPermission("terminals.change_terminal"),
                    response={200: TerminalOut, **ERRORS},
                    summary="Bind to a merchant 绑定商户")
-def bind(request: HttpRequest, terminal_pk: uuid.UUID, body: BindIn):  # type: ignore[no-untyped-def]
+def bind(request: StaffRequest, terminal_pk: uuid.UUID, body: BindIn) -> HttpResponse:
     actor = require_perm(request, "terminals.change_terminal")
-    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (
         200, _out(services.bind_terminal(terminal_id=terminal_pk, merchant_id=body.merchant_id,
                                          install_address=body.install_address, actor=actor))))
 
@@ -85,8 +85,8 @@ def bind(request: HttpRequest, terminal_pk: uuid.UUID, body: BindIn):  # type: i
 @staff_router.post("/terminals/{terminal_pk}/status", auth=StaffPermission("terminals.change_terminal"),
                    response={200: TerminalOut, **ERRORS},
                    summary="Activate, suspend, unbind or retire 激活/停用/解绑/报废")
-def status(request: HttpRequest, terminal_pk: uuid.UUID, body: TerminalStatusIn):  # type: ignore[no-untyped-def]
+def status(request: StaffRequest, terminal_pk: uuid.UUID, body: TerminalStatusIn) -> HttpResponse:
     actor = require_perm(request, "terminals.change_terminal")
-    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", lambda: (
         200, _out(services.set_terminal_status(terminal_id=terminal_pk, status=body.status, actor=actor,
                                                reason=body.reason))))

@@ -5,17 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.http import HttpRequest
+from django.http import HttpResponse, StreamingHttpResponse
 from ninja import Router, Status
 
-from daozhang.core.edge import checked_stream
-from daozhang.core.http import ERRORS as COMMON_ERRORS
-from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
-from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit
-from daozhang.core.once import Claim
-from daozhang.payments import selectors, services
-from daozhang.payments.models import Payment, Reversal
-from daozhang.payments.schemas import (
+from daozhang.access.api_auth import MerchantRequest
+from daozhang.api.payments_schemas import (
     Channel,
     Cursor,
     Last4,
@@ -24,27 +18,32 @@ from daozhang.payments.schemas import (
     PaymentStatus,
     ReversalIn,
     ReversalOut,
-    Rrn,
     SaleIn,
-    StanRef,
-    TerminalRef,
     VoidIn,
 )
+from daozhang.core.edge import checked_stream
+from daozhang.core.http import ERRORS as COMMON_ERRORS
+from daozhang.core.http import ErrorOut, idempotency_key, idempotent_booking
+from daozhang.core.inputs import AmountFenQuery, BusinessDate, Limit, Rrn, StanRef, TerminalRef
+from daozhang.core.once import Claim
+from daozhang.merchants.models import Merchant
+from daozhang.payments import selectors, services
+from daozhang.payments.models import Payment, Reversal
 
 router = Router(tags=["payments 交易"])
 ERRORS = {**COMMON_ERRORS, 503: ErrorOut}  # a channel can be down
 
 
-def _merchant(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return request.merchant  # type: ignore[attr-defined]
+def _merchant(request: MerchantRequest) -> Merchant:
+    return request.merchant
 
 
-def _scope(request: HttpRequest) -> str:
+def _scope(request: MerchantRequest) -> str:
     return f"merchant:{_merchant(request).id}"
 
 
 def _json(data: dict[str, object]) -> dict[str, object]:
-    return PaymentOut(**data).model_dump(mode="json")  # type: ignore[arg-type]
+    return PaymentOut.model_validate(data).model_dump(mode="json")
 
 
 def _sold(p: Payment) -> tuple[int, object]:
@@ -56,12 +55,12 @@ def _payment(p: Payment) -> tuple[int, object]:
 
 
 def _reversal(r: Reversal) -> tuple[int, object]:
-    return 200, ReversalOut(**ReversalOut.of(r)).model_dump(mode="json")  # type: ignore[arg-type]
+    return 200, ReversalOut.model_validate(ReversalOut.of(r)).model_dump(mode="json")
 
 
 @router.post("/payments/sale", response={201: PaymentOut, **ERRORS},
              summary="Sale 消费 (card or WeChat/Alipay QR)")
-def sale(request: HttpRequest, body: SaleIn):  # type: ignore[no-untyped-def]
+def sale(request: MerchantRequest, body: SaleIn) -> HttpResponse:
     def run(claim: Claim) -> Payment:
         return services.sale(merchant=_merchant(request), idempotency_key=idempotency_key(request),
                              req=services.SaleRequest(**body.model_dump()), claim=claim)[0]
@@ -71,16 +70,16 @@ def sale(request: HttpRequest, body: SaleIn):  # type: ignore[no-untyped-def]
 
 
 @router.post("/payments/{payment_id}/void", response={200: PaymentOut, **ERRORS}, summary="Void 撤销")
-def void(request: HttpRequest, payment_id: uuid.UUID, body: VoidIn):  # type: ignore[no-untyped-def]
+def void(request: MerchantRequest, payment_id: uuid.UUID, body: VoidIn) -> HttpResponse:
     def run(claim: Claim) -> Payment:
         return services.void(merchant=_merchant(request), payment_id=payment_id, terminal_id=body.terminal_id,
-                             actor=f"api-key:{request.api_key.prefix}", claim=claim)  # type: ignore[attr-defined]
+                             actor=f"api-key:{request.api_key.prefix}", claim=claim)
 
     return idempotent_booking(request, _scope(request), run, _payment)
 
 
 @router.post("/payments/reversal", response={200: ReversalOut, **ERRORS}, summary="Reversal 冲正")
-def reversal(request: HttpRequest, body: ReversalIn):  # type: ignore[no-untyped-def]
+def reversal(request: MerchantRequest, body: ReversalIn) -> HttpResponse:
     def run(claim: Claim) -> Reversal:
         return services.reverse(merchant=_merchant(request), terminal_id=body.terminal_id,
                                 original_stan=body.original_stan, idempotency_key=idempotency_key(request),
@@ -97,12 +96,12 @@ def _filter(
 
 
 @router.get("/payments", response={200: PaymentPage, **ERRORS}, summary="List payments 交易查询")
-def list_payments(  # type: ignore[no-untyped-def]
-    request: HttpRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
+def list_payments(
+    request: MerchantRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
     status: PaymentStatus | None = None, channel: Channel | None = None, amount_min: AmountFenQuery | None = None,
     amount_max: AmountFenQuery | None = None, last4: Last4 | None = None, terminal_id: TerminalRef | None = None,
     cursor: Cursor | None = None, before: Cursor | None = None, limit: Limit = 50,
-):
+) -> Status[dict[str, object]]:
     f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
     got = selectors.page(selectors.payments_for(_merchant(request), f), cursor, limit, before=before)
     return Status(200, {"items": [PaymentOut.of(p) for p in got.rows], "next_cursor": got.next,
@@ -110,11 +109,11 @@ def list_payments(  # type: ignore[no-untyped-def]
 
 
 @router.get("/payments/export.csv", summary="Export payments as CSV 导出", response={200: None, **ERRORS})
-def export(  # type: ignore[no-untyped-def]
-    request: HttpRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
+def export(
+    request: MerchantRequest, date_from: BusinessDate | None = None, date_to: BusinessDate | None = None,
     status: PaymentStatus | None = None, channel: Channel | None = None, amount_min: AmountFenQuery | None = None,
     amount_max: AmountFenQuery | None = None, last4: Last4 | None = None, terminal_id: TerminalRef | None = None,
-):
+) -> StreamingHttpResponse:
     f = _filter(date_from, date_to, status, channel, amount_min, amount_max, last4, terminal_id)
     qs = selectors.payments_for(_merchant(request), f)
     return checked_stream(selectors.export_csv(qs), "text/csv; charset=utf-8", "payments.csv")
@@ -122,15 +121,15 @@ def export(  # type: ignore[no-untyped-def]
 
 @router.get("/payments/lookup", response={200: list[PaymentOut], **ERRORS},
             summary="Find by RRN, or terminal + STAN 按参考号或终端+流水号查询")
-def lookup(  # type: ignore[no-untyped-def]
-    request: HttpRequest, rrn: Rrn | None = None, terminal_id: TerminalRef | None = None,
+def lookup(
+    request: MerchantRequest, rrn: Rrn | None = None, terminal_id: TerminalRef | None = None,
     stan: StanRef | None = None, business_date: BusinessDate | None = None,
-):
+) -> Status[list[dict[str, object]]]:
     rows = selectors.lookup(_merchant(request), rrn=rrn, terminal_id=terminal_id, stan=stan,
                             business_date=business_date)
     return Status(200, [PaymentOut.of(p) for p in rows])
 
 
 @router.get("/payments/{payment_id}", response={200: PaymentOut, **ERRORS}, summary="One payment 交易详情")
-def get_payment(request: HttpRequest, payment_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def get_payment(request: MerchantRequest, payment_id: uuid.UUID) -> Status[dict[str, object]]:
     return Status(200, PaymentOut.of(services.find_payment(_merchant(request), payment_id)))

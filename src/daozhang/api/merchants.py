@@ -1,4 +1,4 @@
-"""Merchant endpoints: a merchant's own profile, terminals and balance; staff onboarding."""
+"""Merchant endpoints: a merchant's own profile, balance and settlement bank account; staff onboarding."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from django.http import HttpRequest
+from django.db import transaction
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from daozhang.access.api_auth import StaffPermission, require_perm
+from daozhang.access.api_auth import MerchantRequest, StaffPermission, StaffRequest, require_perm
 from daozhang.access.services import issue_api_key
 from daozhang.core.errors import DomainError
 from daozhang.core.http import STAFF_ERRORS as ERRORS
@@ -19,6 +20,7 @@ from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants import services
 from daozhang.merchants.models import Merchant
+from daozhang.settlement.tasks import verify_pending_accounts
 
 router = Router(tags=["merchant 商户"])
 staff_router = Router(tags=["staff: merchants 运营：商户"])
@@ -57,13 +59,13 @@ class BalanceOut(Schema):
 
 
 @router.get("/merchant", response={200: MerchantOut, **ERRORS}, summary="My merchant profile 商户信息")
-def me(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return Status(200, MerchantOut.of(request.merchant))  # type: ignore[attr-defined]
+def me(request: MerchantRequest) -> Status[dict[str, object]]:
+    return Status(200, MerchantOut.of(request.merchant))
 
 
 @router.get("/balance", response={200: BalanceOut, **ERRORS}, summary="Money owed, not yet settled 待结算余额")
-def balance(request: HttpRequest):  # type: ignore[no-untyped-def]
-    fen = merchant_payable_balance(request.merchant.id)  # type: ignore[attr-defined]
+def balance(request: MerchantRequest) -> Status[dict[str, object]]:
+    fen = merchant_payable_balance(request.merchant.id)
     return Status(200, {"unsettled": fen, "unsettled_display": Money(fen).display(), "currency": "CNY"})
 
 
@@ -79,6 +81,36 @@ class BankAccountIn(Schema):
     bank_name: Annotated[str, Text(100)]
     account_type: AccountType
     bank_branch_code: Cnaps = ""
+
+
+class AccountChangeIn(BankAccountIn):
+    pass
+
+
+class AccountChangeOut(Schema):
+    id: uuid.UUID
+    account: str
+    holder_name: str
+    status: str
+    reason: str
+
+
+# Published under the settlement tag, with the operationId it had in settlement/api.py.
+@router.post("/settlement-account/changes", response={201: AccountChangeOut, **ERRORS},
+             tags=["settlement 结算"], operation_id="daozhang_settlement_api_change_account",
+             summary="Change the settlement bank account (verified by the bank before use) 变更结算账户")
+def change_account(request: MerchantRequest, body: AccountChangeIn) -> HttpResponse:
+    m = request.merchant
+
+    def run() -> tuple[int, object]:
+        acct = services.request_account_change(
+            merchant_id=m.id, data=services.BankAccountInput(**body.model_dump()),
+            actor=f"api-key:{request.api_key.prefix}")
+        transaction.on_commit(verify_pending_accounts.enqueue)
+        return 201, {"id": str(acct.id), "account": acct.masked_number, "holder_name": acct.holder_name,
+                     "status": "pending_verification", "reason": ""}
+
+    return idempotent(request, f"merchant:{m.id}", run)
 
 
 class OnboardIn(Schema):
@@ -127,21 +159,21 @@ class MerchantUserOut(Schema):
 
 @staff_router.post("/merchants", auth=StaffPermission("merchants.add_merchant"),
                    response={201: MerchantOut, **ERRORS}, summary="Onboard a merchant 商户入网")
-def onboard(request: HttpRequest, body: OnboardIn):  # type: ignore[no-untyped-def]
+def onboard(request: StaffRequest, body: OnboardIn) -> HttpResponse:
     actor = require_perm(request, "merchants.add_merchant")
 
     def run() -> tuple[int, object]:
         data = body.model_dump()
         bank = services.BankAccountInput(**data.pop("bank_account"))
         m = services.onboard_merchant(data=services.OnboardingInput(bank_account=bank, **data), actor=actor)
-        return 201, MerchantOut(**MerchantOut.of(m)).model_dump(mode="json")  # type: ignore[arg-type]
+        return 201, MerchantOut.model_validate(MerchantOut.of(m)).model_dump(mode="json")
 
-    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", run)
 
 
 @staff_router.get("/merchants/{merchant_id}", auth=StaffPermission("merchants.view_merchant"),
                   response={200: MerchantOut, **ERRORS})
-def get_merchant(request: HttpRequest, merchant_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def get_merchant(request: StaffRequest, merchant_id: uuid.UUID) -> Status[dict[str, object]]:
     require_perm(request, "merchants.view_merchant")
     m = Merchant.objects.select_related("fee_plan").filter(id=merchant_id).first()
     if m is None:
@@ -152,21 +184,21 @@ def get_merchant(request: HttpRequest, merchant_id: uuid.UUID):  # type: ignore[
 @staff_router.post("/merchants/{merchant_id}/status", auth=StaffPermission("merchants.change_merchant"),
                    response={200: MerchantOut, **ERRORS},
                    summary="Suspend, reactivate or close 暂停/恢复/注销")
-def merchant_status(request: HttpRequest, merchant_id: uuid.UUID, body: StatusIn):  # type: ignore[no-untyped-def]
+def merchant_status(request: StaffRequest, merchant_id: uuid.UUID, body: StatusIn) -> HttpResponse:
     actor = require_perm(request, "merchants.change_merchant")
 
     def run() -> tuple[int, object]:
         m = services.set_merchant_status(merchant_id=merchant_id, status=body.status, actor=actor,
                                          reason=body.reason)
-        return 200, MerchantOut(**MerchantOut.of(m)).model_dump(mode="json")  # type: ignore[arg-type]
+        return 200, MerchantOut.model_validate(MerchantOut.of(m)).model_dump(mode="json")
 
-    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", run)
 
 
 @staff_router.post("/merchants/{merchant_id}/api-keys", auth=StaffPermission("access.add_apikey"),
                    response={201: ApiKeyOut, **ERRORS},
                    summary="Issue an API key (shown once) 签发 API 密钥")
-def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  # type: ignore[no-untyped-def]
+def new_api_key(request: StaffRequest, merchant_id: uuid.UUID, body: ApiKeyIn) -> HttpResponse:
     actor = require_perm(request, "access.add_apikey")
     m = Merchant.objects.filter(id=merchant_id).first()
     if m is None:
@@ -177,13 +209,13 @@ def new_api_key(request: HttpRequest, merchant_id: uuid.UUID, body: ApiKeyIn):  
         return 201, {"id": str(key.id), "name": key.name, "prefix": key.prefix, "key": raw}
 
     # The raw key is never written anywhere: a replay answers with the key's id, not the key.
-    return idempotent(request, f"staff:{request.staff_user.id}", run, redact=("key",))  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", run, redact=("key",))
 
 
 @staff_router.post("/merchants/{merchant_id}/users", auth=StaffPermission("merchants.add_merchantuser"),
                    response={201: MerchantUserOut, **ERRORS},
                    summary="Create a portal login for a merchant 创建商户登录账号")
-def new_merchant_user(request: HttpRequest, merchant_id: uuid.UUID, body: MerchantUserIn):  # type: ignore[no-untyped-def]
+def new_merchant_user(request: StaffRequest, merchant_id: uuid.UUID, body: MerchantUserIn) -> HttpResponse:
     actor = require_perm(request, "merchants.add_merchantuser")
 
     def run() -> tuple[int, object]:
@@ -192,4 +224,4 @@ def new_merchant_user(request: HttpRequest, merchant_id: uuid.UUID, body: Mercha
         return 201, {"id": mu.user_id, "username": mu.user.get_username(), "role": mu.role,
                      "merchant_no": mu.merchant.merchant_no}
 
-    return idempotent(request, f"staff:{request.staff_user.id}", run)  # type: ignore[attr-defined]
+    return idempotent(request, f"staff:{request.staff_user.id}", run)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
 
+from daozhang.access.api_auth import MerchantRequest
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.core.http import ErrorOut, idempotency_key
@@ -37,9 +37,10 @@ class PingOut(Schema):
     summary="Check a key and a client, changing nothing 连通测试",
     description="Any JSON object as the body and an `Idempotency-Key` header, as a change needs; "
                 "answers the key's merchant and the server's time. Writes nothing.",
+    operation_id="daozhang_merchants_ping_ping",  # as published (see daozhang.api)
     openapi_extra={"x-daozhang-no-op": True},
 )
-def ping(request: HttpRequest, body: dict[str, Any] = Body(...)):  # type: ignore[no-untyped-def]  # noqa: B008
+def ping(request: MerchantRequest, body: dict[str, Any] = Body(...)) -> Status[dict[str, object]]:  # noqa: B008
     if not idempotency_key(request):  # its format is checked at the edge, as for every POST
         raise DomainError("idempotency_key_missing", "Idempotency-Key")
-    return Status(200, {"merchant_no": request.merchant.merchant_no, "at": clock.now()})  # type: ignore[attr-defined]
+    return Status(200, {"merchant_no": request.merchant.merchant_no, "at": clock.now()})
