@@ -24,3 +24,19 @@ def purge_idempotency_records() -> int:
 @periodic("core.purge_idempotency_records", every_seconds=3600)
 def _enqueue_purge() -> object:
     return purge_idempotency_records.enqueue()
+
+
+@task()
+def deliver_outbox() -> dict[str, int]:
+    """Deliver the outbox's due events to their subscribers (`core.events`); idempotent,
+    so a kick after each commit and the scheduled sweep may overlap."""
+    from daozhang.core.events import deliver_all
+
+    run = deliver_all()
+    return {"done": run.done, "failed": run.failed, "dead": run.dead, "lost": run.lost}
+
+
+# The sweep: retries whose back-off has passed, and events whose kick was lost.
+@periodic("core.deliver_outbox", every_seconds=10)
+def _enqueue_outbox() -> object:
+    return deliver_outbox.enqueue()
