@@ -237,6 +237,8 @@ OUTBOX_LEASE_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_LEASE_SECONDS", "300"
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("DAOZHANG_OUTBOX_MAX_ATTEMPTS", "8"))
 OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_RETRY_BASE_SECONDS", "30"))
 OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_RETRY_MAX_SECONDS", "3600"))
+# The worker is kicked after each commit that emits; this sweep catches retries and lost kicks.
+OUTBOX_SWEEP_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_SWEEP_SECONDS", "10"))
 
 # Notifications (docs/notifications.md): a provider per channel, by class path. SMS goes to
 # the sandbox (it records the message) until a real gateway's adapter is named here; e-mail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django_tasks import task
 
 from daozhang.core.once import purge_expired
@@ -37,6 +38,6 @@ def deliver_outbox() -> dict[str, int]:
 
 
 # The sweep: retries whose back-off has passed, and events whose kick was lost.
-@periodic("core.deliver_outbox", every_seconds=10)
+@periodic("core.deliver_outbox", every_seconds=settings.OUTBOX_SWEEP_SECONDS)
 def _enqueue_outbox() -> object:
     return deliver_outbox.enqueue()
