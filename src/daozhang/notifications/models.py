@@ -54,11 +54,13 @@ class Notification(models.Model):
 
 
 def mask_recipient(recipient: str) -> str:
-    """Enough to tell which address it was, not enough to copy it: 138****5678, z***@shop.cn."""
+    """Enough to tell which address it was, not enough to copy it: +86 138****5678, z***@shop.cn."""
     if "@" in recipient:
         local, _, domain = recipient.partition("@")
         return f"{local[:1]}***@{domain}"
     digits = recipient.strip()
+    if digits.startswith("+86") and len(digits) == 14:  # E.164, as merchants' phones are stored
+        return "+86 " + mask_recipient(digits[3:])
     if len(digits) <= 4:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else f"****{digits[-4:]}"

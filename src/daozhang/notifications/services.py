@@ -15,7 +15,7 @@ from daozhang.notifications.models import Notification, NotificationStatus
 from daozhang.notifications.subscribers import channel_of
 
 
-def retry_delivery(*, delivery_id: uuid.UUID, actor: str) -> OutboxDelivery:
+def retry_delivery(*, delivery_id: uuid.UUID, actor: str, note: str = "") -> OutboxDelivery:
     """Staff's "retry now" on a failed or dead delivery: due at once, with a fresh count of
     attempts; audited, and the worker is asked to deliver it when this commits."""
     with transaction.atomic():
@@ -32,7 +32,8 @@ def retry_delivery(*, delivery_id: uuid.UUID, actor: str) -> OutboxDelivery:
                 status=NotificationStatus.QUEUED)
         audit.record(actor=actor, action="outbox.retry", obj_type="outbox_delivery", obj_id=row.id,
                      merchant_id=row.event.merchant_id, before=before,
-                     after={"status": DeliveryStatus.PENDING, "event": row.event.kind, "subscriber": row.subscriber})
+                     after={"status": DeliveryStatus.PENDING, "event": row.event.kind, "subscriber": row.subscriber,
+                            "note": note.strip()[:300]})
         transaction.on_commit(events.kick)
     row.refresh_from_db()
     return row

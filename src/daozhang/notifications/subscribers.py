@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from daozhang.core import clock
 from daozhang.core.events import Delivery, Event, subscribe
@@ -65,7 +65,7 @@ def deliver(channel: str, event: Event, delivery: Delivery) -> None:
     if provider.in_database:
         delivery.commit(lambda: _send_and_log(provider, message, event, channel, delivery, log))
         return
-    _queued(event, channel, log)
+    _queued(event, channel, delivery, log)
     provider_id = provider.send(message)
     delivery.commit(lambda: _mark_sent(event, channel, delivery, provider, provider_id))
 
@@ -78,14 +78,14 @@ def _send_and_log(provider: Provider, message: Message, event: Event, channel: s
         "error": "", "sent_at": clock.now()})
 
 
-def _queued(event: Event, channel: str, log: dict[str, Any]) -> None:
+def _queued(event: Event, channel: str, delivery: Delivery, log: dict[str, Any]) -> None:
     """The log row before a network send, in its own commit: a crash during the send leaves
-    "queued" in the console, not nothing."""
-    try:
-        with transaction.atomic():
-            Notification.objects.get_or_create(event_id=event.id, channel=channel, defaults=log)
-    except IntegrityError:
-        pass  # written by an earlier attempt at the same moment
+    "queued" (with the attempt it was at) in the console, not nothing."""
+    with transaction.atomic():
+        _, made = Notification.objects.get_or_create(event_id=event.id, channel=channel,
+                                                     defaults={**log, "attempts": delivery.attempt})
+        if not made:
+            Notification.objects.filter(event_id=event.id, channel=channel).update(attempts=delivery.attempt)
 
 
 def _mark_sent(event: Event, channel: str, delivery: Delivery, provider: Provider, provider_id: str) -> None:
