@@ -121,3 +121,12 @@ def child_env(transactional_db: None, settings: Any) -> dict[str, str]:
     else:
         url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     return {**os.environ, "DATABASE_URL": url, "DAOZHANG_UNKNOWN_REVERSAL_SECONDS": "0"}
+
+
+@pytest.fixture
+def deliver_outbox(db: None) -> Callable[[], Any]:
+    """Run the worker's outbox delivery in the test's process, until nothing is due:
+    services only record events (core.events); messages exist once this has run."""
+    from daozhang.core.events import deliver_all
+
+    return deliver_all

@@ -303,7 +303,7 @@ def test_terminal_actions_are_audited(world, staff):
     assert ev.after == {"status": "suspended", "reason": "设备丢失"}
 
 
-def test_case_alert_and_batch_actions_are_audited(world, staff):
+def test_case_alert_and_batch_actions_are_audited(world, staff, deliver_outbox):
     cs = staff("cs")
     c = login(cs)
     case = SupportCase.objects.get(id=world["case"])
@@ -319,6 +319,7 @@ def test_case_alert_and_batch_actions_are_audited(world, staff):
     assert "已致电商户" in page and "已重新出款" in page
     from daozhang.notifications.models import Notification
 
+    deliver_outbox()
     assert Notification.objects.filter(kind="case_resolved", merchant_id=case.merchant_id).exists()
 
     finance = staff("finance")

@@ -32,7 +32,7 @@ def _due(merchant_id):
     return -Account.objects.get(id=merchant_payout_due(merchant_id).id).balance
 
 
-def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock):
+def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock, deliver_outbox):
     clock.at(2026, 9, 30, 10, 0)
     merchant_kit.sale(10000)
     merchant_kit.sale(20000)
@@ -58,6 +58,7 @@ def test_t1_batch_pays_after_the_golden_week(merchant_kit, clock):
     p = Payout.objects.get(batch=b)
     assert p.status == "paid" and p.bank_ref.startswith("BK")
     assert _due(merchant_kit.merchant.id) == 0
+    deliver_outbox()
     assert Notification.objects.filter(merchant=merchant_kit.merchant, kind="payout_paid").exists()
     # Everything again: nothing new.
     assert run_settlement(D(2026, 9, 30)).batches == 0
@@ -111,7 +112,7 @@ def test_negative_net_is_carried_and_recovered(make_merchant, clock):
     assert check_ledger().ok
 
 
-def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant, clock):
+def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant, clock, deliver_outbox):
     from daozhang.merchants.services import BankAccountInput
 
     kit = make_merchant(bank_account=BankAccountInput(holder_name="测试", account_number="6222000011110002",
@@ -125,6 +126,7 @@ def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant,
     p = Payout.objects.get()
     assert (b.status, p.return_code) == ("returned", "R02")
     assert _due(kit.merchant.id) == 30000 - 150  # back where the merchant sees it
+    deliver_outbox()
     assert Notification.objects.filter(kind="payout_returned", body_zh__contains="已销户").exists()
     assert run_payouts().submitted == 0  # not re-sent to the same closed account
 

@@ -229,6 +229,36 @@ BANK_BACKEND = os.environ.get("DAOZHANG_BANK", "daozhang.channels.sandbox_bank.S
 # Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
 PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
 
+# The outbox (core.events, docs/notifications.md): events are delivered to subscribers by
+# the worker. A claim is a lease of this many seconds (longer than any one delivery: a
+# provider's timeout); a failed delivery is tried again after BASE × 2^(attempt-1)
+# seconds, at most MAX, and given up ("dead", shown in the console) after MAX_ATTEMPTS.
+OUTBOX_BATCH = int(os.environ.get("DAOZHANG_OUTBOX_BATCH", "100"))
+OUTBOX_LEASE_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_LEASE_SECONDS", "300"))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("DAOZHANG_OUTBOX_MAX_ATTEMPTS", "8"))
+OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_RETRY_BASE_SECONDS", "30"))
+OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_RETRY_MAX_SECONDS", "3600"))
+# The worker is kicked after each commit that emits; this sweep catches retries and lost kicks.
+OUTBOX_SWEEP_SECONDS = int(os.environ.get("DAOZHANG_OUTBOX_SWEEP_SECONDS", "10"))
+
+# Notifications (docs/notifications.md): a provider per channel, by class path. SMS goes to
+# the sandbox (it records the message) until a real gateway's adapter is named here; e-mail
+# goes over SMTP when DAOZHANG_SMTP_HOST is set, else to the sandbox, so `make run` works
+# offline.
+EMAIL_HOST = os.environ.get("DAOZHANG_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("DAOZHANG_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("DAOZHANG_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DAOZHANG_SMTP_PASSWORD", "")
+EMAIL_USE_SSL = _env_bool("DAOZHANG_SMTP_SSL", False)  # implicit TLS (port 465)
+EMAIL_USE_TLS = _env_bool("DAOZHANG_SMTP_STARTTLS", not EMAIL_USE_SSL)  # STARTTLS (port 587)
+EMAIL_TIMEOUT = int(os.environ.get("DAOZHANG_SMTP_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("DAOZHANG_MAIL_FROM", "daozhang <noreply@localhost>")
+NOTIFY_PROVIDERS = {
+    "sms": os.environ.get("DAOZHANG_SMS_PROVIDER", "daozhang.notifications.providers.SandboxSms"),
+    "email": os.environ.get("DAOZHANG_EMAIL_PROVIDER", "daozhang.notifications.providers.SmtpEmail" if EMAIL_HOST
+                            else "daozhang.notifications.providers.SandboxEmail"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

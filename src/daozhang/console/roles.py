@@ -36,6 +36,7 @@ CUSTOMER_SERVICE = Role("客服", "Customer service", "cs", (
     "settlement.view_settlementbatch", "settlement.view_payout",
     "risk.view_riskhold",
     "support.view_supportcase", "support.change_supportcase",
+    "core.view_outboxdelivery",  # did the merchant get the SMS? (the delivery log)
 ))
 RISK = Role("风控", "Risk", "risk", (
     *_VIEW_MERCHANTS,
@@ -67,6 +68,7 @@ ADMIN = Role("管理员", "Admin", "admin", tuple(sorted({
     "merchants.add_merchantuser",  # portal logins
     "access.add_apikey",
     "core.view_jobrun",
+    "core.change_outboxdelivery",  # retry a failed or dead delivery now
 })))
 
 ROLES: tuple[Role, ...] = (CUSTOMER_SERVICE, RISK, FINANCE, DEVICE_LOGISTICS, ADMIN)

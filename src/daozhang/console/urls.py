@@ -1,6 +1,6 @@
 from django.urls import path
 
-from daozhang.console.views import alerts, audit, cases, home, merchants, payouts, risk, terminals
+from daozhang.console.views import alerts, audit, cases, deliveries, home, merchants, payouts, risk, terminals
 
 app_name = "console"
 urlpatterns = [
@@ -26,4 +26,6 @@ urlpatterns = [
     path("cases/<uuid:case_id>/note/", cases.case_note, name="case_note"),
     path("cases/<uuid:case_id>/status/", cases.case_status, name="case_status"),
     path("audit/", audit.audit_log, name="audit"),
+    path("deliveries/", deliveries.delivery_list, name="deliveries"),
+    path("deliveries/<uuid:delivery_id>/retry/", deliveries.delivery_retry, name="delivery_retry"),
 ]

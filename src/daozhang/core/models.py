@@ -73,3 +73,52 @@ class IdempotencyRecord(models.Model):
         # The purge's index on `expires_at` is made by migration core 0008: a BRIN index on
         # PostgreSQL (rows arrive in expiry order; it costs the online sale next to nothing
         # to keep, where a B-tree costs an index insert per request), a B-tree on SQLite.
+
+
+class OutboxEvent(models.Model):
+    """Something that happened in a domain, written in the transaction that made it happen
+    (`core.events.emit`): the event exists if and only if the change committed. Subscribers
+    (notifications, later webhooks and risk rules) get it from the worker, never inline."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    kind = models.CharField(max_length=60)  # "payout_paid", "funds_frozen", … (docs/notifications.md)
+    merchant_id = models.UUIDField(null=True, blank=True)  # whose event; None for the platform's own
+    data = models.JSONField(default=dict)  # JSON values only: amounts as int fen, ids as strings
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant_id", "created_at"], name="outbox_event_merchant")]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending 待投递"
+    FAILED = "failed", "Failed, will retry 失败待重试"
+    DONE = "done", "Delivered 已投递"
+    DEAD = "dead", "Gave up 已放弃"
+
+
+class OutboxDelivery(models.Model):
+    """One event for one subscriber: written beside the event, delivered once.
+
+    The worker claims a due row by a lease (`locked_until`, `lease`), and marks it done in
+    the transaction that commits the subscriber's own writes (`core.events`)."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.CharField(max_length=60)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lease = models.UUIDField(null=True, blank=True)  # the claiming worker's token; only it may finish the row
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "subscriber"], name="outbox_delivery_once")]
+        indexes = [
+            # The worker's scan: open rows by due time (done and dead rows are not in it).
+            models.Index(fields=["next_attempt_at"], name="outbox_delivery_due",
+                         condition=models.Q(status__in=["pending", "failed"])),
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_delivery_status"),
+        ]

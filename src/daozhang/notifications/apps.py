@@ -5,3 +5,8 @@ class NotificationsConfig(AppConfig):
     name = "daozhang.notifications"
     label = "notifications"
     verbose_name = "Notifications 通知"
+
+    def ready(self) -> None:
+        from daozhang.notifications.subscribers import register
+
+        register()  # SMS and e-mail to merchants, from the outbox's events (core.events)

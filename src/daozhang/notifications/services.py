@@ -1,29 +1,39 @@
-"""Sending notifications. The sandbox provider records the message as delivered; a real SMS
-or e-mail gateway plugs in behind `send` without changing the callers."""
+"""Staff actions on the delivery log. Messages themselves are made from outbox events by
+the subscribers (`notifications.subscribers`); no service sends one directly any more."""
 
 from __future__ import annotations
 
-from daozhang.merchants.models import Merchant
-from daozhang.notifications.models import Notification
+import uuid
+
+from django.db import transaction
+
+from daozhang.audit import services as audit
+from daozhang.core import events
+from daozhang.core.errors import DomainError
+from daozhang.core.models import DeliveryStatus, OutboxDelivery
+from daozhang.notifications.models import Notification, NotificationStatus
+from daozhang.notifications.subscribers import channel_of
 
 
-def notify(merchant: Merchant, kind: str, *, en: str, zh: str) -> Notification:
-    """Tell the merchant by SMS (and e-mail when it has an address), in both languages."""
-    sms = Notification.objects.create(merchant=merchant, kind=kind, channel="sms",
-                                      recipient=merchant.contact_phone, body_en=en, body_zh=zh)
-    if merchant.contact_email:
-        Notification.objects.create(merchant=merchant, kind=kind, channel="email",
-                                    recipient=merchant.contact_email, body_en=en, body_zh=zh)
-    return sms
-
-
-def notify_many(messages: list[tuple[Merchant, str, str, str]]) -> None:
-    """(merchant, kind, English, 中文) each, written in one statement: for batch jobs."""
-    rows = []
-    for merchant, kind, en, zh in messages:
-        rows.append(Notification(merchant=merchant, kind=kind, channel="sms", recipient=merchant.contact_phone,
-                                 body_en=en, body_zh=zh))
-        if merchant.contact_email:
-            rows.append(Notification(merchant=merchant, kind=kind, channel="email", recipient=merchant.contact_email,
-                                     body_en=en, body_zh=zh))
-    Notification.objects.bulk_create(rows)
+def retry_delivery(*, delivery_id: uuid.UUID, actor: str, note: str = "") -> OutboxDelivery:
+    """Staff's "retry now" on a failed or dead delivery: due at once, with a fresh count of
+    attempts; audited, and the worker is asked to deliver it when this commits."""
+    with transaction.atomic():
+        row = OutboxDelivery.objects.select_for_update().select_related("event").filter(id=delivery_id).first()
+        if row is None:
+            raise DomainError("not_found", "delivery_id", status=404)
+        if row.status not in (DeliveryStatus.FAILED, DeliveryStatus.DEAD):
+            raise DomainError("bad_transition", "delivery_id", {"current": row.status, "target": "pending"}, 409)
+        before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+        events.retry_now(row.id)
+        channel = channel_of(row.subscriber)
+        if channel:
+            Notification.objects.filter(event_id=row.event_id, channel=channel).update(
+                status=NotificationStatus.QUEUED)
+        audit.record(actor=actor, action="outbox.retry", obj_type="outbox_delivery", obj_id=row.id,
+                     merchant_id=row.event.merchant_id, before=before,
+                     after={"status": DeliveryStatus.PENDING, "event": row.event.kind, "subscriber": row.subscriber,
+                            "note": note.strip()[:300]})
+        transaction.on_commit(events.kick)
+    row.refresh_from_db()
+    return row

@@ -9,12 +9,12 @@ from django.db import transaction
 from daozhang.audit import services as audit
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
-from daozhang.core.money import Money, MoneyError, validate_amount_fen
+from daozhang.core.events import emit
+from daozhang.core.money import MoneyError, validate_amount_fen
 from daozhang.ledger.accounts import merchant_frozen, merchant_payable
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants.models import Merchant
-from daozhang.notifications.services import notify
 from daozhang.payments.models import Payment, PaymentStatus
 from daozhang.risk.models import RiskHold
 from daozhang.settlement.stamping import settlement_date_of
@@ -53,9 +53,8 @@ def hold_funds(*, merchant_id: uuid.UUID, amount: object, case_ref: str, reason:
         audit.record(actor=actor, action="risk.hold", obj_type="risk_hold", obj_id=hold.id, merchant_id=merchant.id,
                      after={"amount": fen, "case_ref": hold.case_ref, "reason": hold.reason,
                             "payment_id": str(payment.id) if payment else None})
-        notify(merchant, "funds_frozen",
-               en=f"{Money(fen).display()} of your funds is held for review (case {hold.case_ref}): {hold.reason}",
-               zh=f"您的 {Money(fen).display()} 资金因审核被冻结（案件 {hold.case_ref}）：{hold.reason}")
+        emit("funds_frozen", merchant_id=merchant.id,
+             data={"hold_id": str(hold.id), "amount": fen, "case_ref": hold.case_ref, "reason": hold.reason})
     return hold
 
 
@@ -76,7 +75,6 @@ def release_hold(*, hold_id: uuid.UUID, note: str, actor: str) -> RiskHold:
                             legs=(Leg(merchant_frozen(m.id), hold.amount), Leg(merchant_payable(m.id), -hold.amount))))
         audit.record(actor=actor, action="risk.release", obj_type="risk_hold", obj_id=hold.id, merchant_id=m.id,
                      before={"released": False}, after={"released": True, "note": hold.release_note})
-        notify(m, "funds_released",
-               en=f"{Money(hold.amount).display()} held under case {hold.case_ref} is released.",
-               zh=f"案件 {hold.case_ref} 冻结的 {Money(hold.amount).display()} 已解冻。")
+        emit("funds_released", merchant_id=m.id,
+             data={"hold_id": str(hold.id), "amount": hold.amount, "case_ref": hold.case_ref})
     return hold

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from daozhang.audit import services as audit
 from daozhang.channels.bank import PayeeAccount, TransferState, get_bank
+from daozhang.core.events import emit
 from daozhang.merchants.models import SettlementAccount
-from daozhang.notifications.services import notify
 from daozhang.settlement.models import BatchStatus, SettlementBatch
 
 
@@ -35,8 +35,8 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
             locked.save(update_fields=["rejected_at", "rejection_reason"])
             audit.record(actor=actor, action="settlement_account.rejected", obj_type="settlement_account",
                          obj_id=locked.id, merchant_id=merchant.id, after={"reason": answer.reason})
-            notify(merchant, "account_rejected", en=f"Your new settlement account was not verified: {answer.reason}.",
-                   zh=f"您的新结算账户未通过验证：{answer.reason}。")
+            emit("account_rejected", merchant_id=merchant.id,
+                 data={"account_id": str(locked.id), "reason": answer.reason})
             return locked
         SettlementAccount.objects.filter(merchant=merchant, is_current=True).update(is_current=False)
         locked.is_current, locked.verified_at = True, timezone.now()
@@ -46,9 +46,6 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
         audit.record(actor=actor, action="settlement_account.verified", obj_type="settlement_account",
                      obj_id=locked.id, merchant_id=merchant.id,
                      after={"account": locked.masked_number, "returned_batches_to_repay": repaid})
-        notify(merchant, "account_verified",
-               en=f"Your settlement account {locked.masked_number} is verified"
-                  + (f"; {repaid} returned payout(s) will be paid to it." if repaid else "."),
-               zh=f"您的结算账户 {locked.masked_number} 已验证通过"
-                  + (f"，{repaid} 笔退回款项将重新出款。" if repaid else "。"))
+        emit("account_verified", merchant_id=merchant.id,
+             data={"account_id": str(locked.id), "account": locked.masked_number, "repaid": repaid})
     return locked

@@ -9,11 +9,11 @@ from django.db import transaction
 from daozhang.audit import services as audit
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
-from daozhang.core.money import MAX_AMOUNT_FEN, Money
+from daozhang.core.events import emit
+from daozhang.core.money import MAX_AMOUNT_FEN
 from daozhang.ledger.accounts import adjustments_account, merchant_payable
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants.models import Merchant
-from daozhang.notifications.services import notify
 from daozhang.settlement.models import Adjustment
 from daozhang.settlement.stamping import settlement_date_of
 
@@ -42,8 +42,6 @@ def adjust(*, merchant_id: uuid.UUID, amount: object, reason: str, actor: str) -
                             legs=(Leg(adjustments_account(), amount), Leg(merchant_payable(merchant.id), -amount))))
         audit.record(actor=actor, action="settlement.adjust", obj_type="adjustment", obj_id=adj.id,
                      merchant_id=merchant.id, after={"amount": amount, "reason": adj.reason})
-        sign = "credited to" if amount > 0 else "deducted from"
-        notify(merchant, "adjustment",
-               en=f"{Money(abs(amount)).display()} was {sign} your account by {actor}: {adj.reason}",
-               zh=f"{actor} 对您的账户{'调增' if amount > 0 else '调减'} {Money(abs(amount)).display()}：{adj.reason}")
+        emit("adjustment", merchant_id=merchant.id,
+             data={"adjustment_id": str(adj.id), "amount": amount, "reason": adj.reason, "actor": actor})
     return adj

@@ -29,11 +29,10 @@ from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.errors import DomainError
-from daozhang.core.money import Money
+from daozhang.core.events import NewEvent, emit_many
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
 from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import MerchantStatus, SettlementAccount
-from daozhang.notifications.services import notify_many
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
 
 log = logging.getLogger(__name__)
@@ -172,32 +171,30 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
     by_id = {p.id: r for p, r in answers}
     states: dict[uuid.UUID, str] = {}
     with transaction.atomic():
-        locked = list(Payout.objects.select_for_update().select_related("merchant").filter(
+        locked = list(Payout.objects.select_for_update().filter(
             id__in=list(by_id), status=PayoutStatus.ACCEPTED))
         now = clock.now()
         entries, notes, paid, returned = [], [], [], []
         for p in locked:
             result = by_id[p.id]
             shard = pick_shard()
-            yuan = Money(p.amount).display()
             if result.state == TransferState.PAID:
                 entries.append(_entry(p, "paid", (Leg(payouts_in_transit(shard), p.amount),
                                                   Leg(settlement_bank(shard), -p.amount))))
                 p.status, p.bank_ref, p.finished_at = PayoutStatus.PAID, result.bank_ref, now
                 paid.append(p)
-                notes.append((p.merchant, "payout_paid",
-                              f"{yuan} has arrived in your account (bank ref {result.bank_ref}).",
-                              f"{yuan} 已到账（银行流水号 {result.bank_ref}）。"))
+                notes.append(NewEvent("payout_paid", p.merchant_id, {
+                    "payout_id": str(p.id), "batch_id": str(p.batch_id), "amount": p.amount,
+                    "bank_ref": result.bank_ref}))
             else:
                 entries.append(_entry(p, "returned", (Leg(payouts_in_transit(shard), p.amount),
                                                       Leg(merchant_payout_due(p.merchant_id), -p.amount))))
                 p.status, p.return_code, p.return_reason, p.finished_at = (
                     PayoutStatus.RETURNED, result.return_code, result.reason[:200], now)
                 returned.append(p)
-                notes.append((p.merchant, "payout_returned",
-                              f"Your payout of {yuan} was returned by the bank: {result.reason}. "
-                              "Correct your settlement account to be paid again.",
-                              f"您的 {yuan} 出款被银行退回：{result.reason}。请更正结算账户后将重新出款。"))
+                notes.append(NewEvent("payout_returned", p.merchant_id, {
+                    "payout_id": str(p.id), "batch_id": str(p.batch_id), "amount": p.amount,
+                    "return_code": result.return_code, "reason": result.reason}))
             states[p.id] = p.status
         post_entries(entries)
         Payout.objects.bulk_update(locked, ["status", "bank_ref", "return_code", "return_reason", "finished_at"])
@@ -205,7 +202,7 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
                                                                                  updated_at=now)
         SettlementBatch.objects.filter(id__in=[p.batch_id for p in returned]).update(
             status=BatchStatus.RETURNED, updated_at=now)
-        notify_many(notes)
+        emit_many(notes)
     return states
 
 

@@ -10,9 +10,9 @@ from django.db import IntegrityError, transaction
 from daozhang.audit import services as audit
 from daozhang.core import clock
 from daozhang.core.errors import DomainError
+from daozhang.core.events import emit
 from daozhang.merchants.models import Merchant
 from daozhang.merchants.validation import clean_required
-from daozhang.notifications.services import notify
 from daozhang.support.models import CaseEvent, CaseStatus, SupportCase
 
 
@@ -29,13 +29,13 @@ def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[st
                 CaseEvent.objects.create(case=case, at=now, actor=actor, note=subject)
                 audit.record(actor=actor, action="support.open", obj_type="support_case", obj_id=case.id,
                              merchant_id=merchant.id, after={"case_no": case.case_no, "kind": kind})
+                emit("case_opened", merchant_id=merchant.id,
+                     data={"case_id": str(case.id), "case_no": case.case_no, "subject": subject})
                 break
         except IntegrityError:
             continue  # two cases opened at once took the same number: take the next
     else:
         raise RuntimeError("could not number the support case")
-    notify(merchant, "case_opened", en=f"We opened case {case.case_no} and will answer you: {subject}",
-           zh=f"已为您创建工单 {case.case_no}，客服将尽快答复：{subject}")
     return case
 
 
@@ -73,6 +73,6 @@ def set_case_status(*, case_id: uuid.UUID, status: str, note: str, actor: str) -
                      merchant_id=case.merchant_id, before={"status": before},
                      after={"status": status, "note": text})
         if status == CaseStatus.RESOLVED:
-            notify(case.merchant, "case_resolved", en=f"Case {case.case_no} is resolved: {text}",
-                   zh=f"工单 {case.case_no} 已处理完毕：{text}")
+            emit("case_resolved", merchant_id=case.merchant_id,
+                 data={"case_id": str(case.id), "case_no": case.case_no, "note": text})
     return case
