@@ -35,7 +35,7 @@ class DaozhangAPI(NinjaAPI):
         # published when the routers lived in the domains (`daozhang/payments/api.py`:
         # `daozhang_payments_api_sale`), so `daozhang/api/payments.py` keeps that spelling,
         # and a view whose published id names another module states it (`operation_id=`).
-        # tests/test_api_contract.py holds the document to the published list.
+        # tests/api/test_api_contract.py holds the document to the published list.
         domain = operation.view_func.__module__.rsplit(".", 1)[-1]
         return f"daozhang_{domain}_api_{operation.view_func.__name__}"
 

@@ -7,7 +7,7 @@ endpoint, or lets an operationId follow a module that moved, fails here.
 
 Adding or changing an endpoint on purpose: regenerate the list and review its diff,
 
-    DJANGO_SETTINGS_MODULE=daozhang.settings .venv/bin/python -m tests.test_api_contract
+    DJANGO_SETTINGS_MODULE=daozhang.settings .venv/bin/python -m tests.api.test_api_contract
 """
 
 from __future__ import annotations

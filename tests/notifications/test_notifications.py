@@ -23,8 +23,8 @@ from daozhang.notifications.templates import KINDS, render
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
 from daozhang.support.services import open_case, set_case_status
+from tests.core.test_outbox import _outbox_env, _stop, _wait, _worker
 from tests.outbox_support import FlakySms, SmtpServer
-from tests.test_outbox import _outbox_env, _stop, _wait, _worker
 
 T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from daozhang.api import api
-from tests.test_api_security import assert_error, table_counts
+from tests.api.test_api_security import assert_error, table_counts
 
 PING = "/api/v1/ping"
 

@@ -1,4 +1,4 @@
-"""Issue 9 regressions beside the concurrency test (tests/test_api_race.py):
+"""Issue 9 regressions beside the concurrency test (tests/api/test_api_race.py):
 
 - a terminal re-bound to another merchant does not hand that merchant the old merchant's
   payments (reversal or void by terminal + STAN, lookup, trace);
@@ -23,8 +23,8 @@ from daozhang.ledger.models import Account, Entry, Posting
 from daozhang.ledger.selectors import check_ledger
 from daozhang.payments.models import Payment, Reversal
 from daozhang.terminals import services as terminals
+from tests.api.test_api_race import Call, send
 from tests.conftest import DEBIT_CARD, MerchantKit
-from tests.test_api_race import Call, send
 
 REVERSAL = "/api/v1/payments/reversal"
 

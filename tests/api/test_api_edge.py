@@ -22,7 +22,7 @@ from daozhang.ledger.accounts import adjustments_account, merchant_payable
 from daozhang.ledger.models import Account
 from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.merchants import services as merchants
-from tests.test_api_bad_input import Unchanged, assert_error, has_cjk, onboard_body, staff_post
+from tests.api.test_api_bad_input import Unchanged, assert_error, has_cjk, onboard_body, staff_post
 
 MAX = 999_999_999_999
 NOBODY = "00000000-0000-7000-8000-000000000000"
