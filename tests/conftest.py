@@ -33,6 +33,18 @@ _seq = itertools.count(1)
 _BROWSER_TESTS = Path(__file__).parent / "browser"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Passwords hashed in one PBKDF2 iteration, not a million (a second each): the suite
+    # makes hundreds of users. The hashes stay Django's own format (daozhang.testing.hashers).
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["daozhang.testing.hashers.OneIterationPBKDF2PasswordHasher",
+                                 *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
