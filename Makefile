@@ -64,11 +64,14 @@ test: install system-deps
 	exit $$rc
 
 # $(call labelled,name,title,commands): the commands' output, between a title line and a
-# result line with the wall time, on the terminal and in $(TEST_OUT)/name.log.
+# result line with the wall time and CPU time (a PostgreSQL server's own not counted), on
+# the terminal and in $(TEST_OUT)/name.log.
 define labelled
 	@mkdir -p $(TEST_OUT); set -o pipefail; start=$$SECONDS; \
 	{ echo "== $(2) =="; rc=0; $(3); \
-	  echo "== $(2): $$([ $$rc = 0 ] && echo passed || echo FAILED) in $$((SECONDS - start))s =="; exit $$rc; } \
+	  times > $(TEST_OUT)/$(1).times; \
+	  echo "== $(2): $$([ $$rc = 0 ] && echo passed || echo FAILED) in $$((SECONDS - start))s" \
+	       "(CPU user/system of its processes: $$(tail -n 1 $(TEST_OUT)/$(1).times)) =="; exit $$rc; } \
 	2>&1 | tee $(TEST_OUT)/$(1).log
 endef
 
