@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck bench demo clean system-deps
+.PHONY: run test test-checks test-sqlite test-postgres install lint typecheck bench demo clean system-deps
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,14 +45,49 @@ demo: install
 	$(BIN)/daozhang migrate --no-input
 	$(BIN)/daozhang demo
 
+# `make test`: the checks (ruff, mypy, import-linter), the suite on SQLite and the suite on a
+# throw-away PostgreSQL server, the three side by side. They share nothing: each pass has
+# its own database (a temporary SQLite file with its lock file beside it, or its own
+# server), live servers and `daozhang serve` on free ports, its own temporary directories.
+# Each one's whole output is printed as a block when it ends and kept in
+# build/test/<name>.log (watch with `tail -f build/test/*.log`); make fails if any of them
+# fails, after all three have finished. The three also run alone: `make test-sqlite`, …
+TEST_OUT := build/test
+PYTEST := $(BIN)/python -m pytest -p daozhang.testing.pytest_pg
+
 test: install system-deps
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
-	$(BIN)/lint-imports
-	@echo "== test suite on SQLite =="
-	$(BIN)/python -m pytest -p daozhang.testing.pytest_pg
-	@echo "== test suite on PostgreSQL (throw-away server) =="
-	DAOZHANG_TEST_DB=postgres $(BIN)/python -m pytest -p daozhang.testing.pytest_pg
+	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
+	@echo "== checks, SQLite pass and PostgreSQL pass side by side (progress: tail -f $(TEST_OUT)/*.log) =="
+	@$(MAKE) --no-print-directory -k -j3 --output-sync=target test-checks test-sqlite test-postgres; rc=$$?; \
+	echo "== summary =="; \
+	for p in checks sqlite postgres; do tail -n 2 $(TEST_OUT)/$$p.log | sed "s/^/$$p: /"; done; \
+	exit $$rc
+
+# $(call labelled,name,title,commands): the commands' output, between a title line and a
+# result line with the wall time and CPU time (a PostgreSQL server's own not counted), on
+# the terminal and in $(TEST_OUT)/name.log.
+define labelled
+	@mkdir -p $(TEST_OUT); set -o pipefail; start=$$SECONDS; \
+	{ echo "== $(2) =="; rc=0; $(3); \
+	  times > $(TEST_OUT)/$(1).times; \
+	  echo "== $(2): $$([ $$rc = 0 ] && echo passed || echo FAILED) in $$((SECONDS - start))s" \
+	       "(CPU user/system of its processes: $$(tail -n 1 $(TEST_OUT)/$(1).times)) =="; exit $$rc; } \
+	2>&1 | tee $(TEST_OUT)/$(1).log
+endef
+
+test-checks: install
+	$(call labelled,checks,ruff / mypy / lint-imports,\
+	  $(BIN)/ruff check src tests bench || rc=1; $(BIN)/mypy src || rc=1; $(BIN)/lint-imports || rc=1)
+
+test-sqlite: install system-deps
+	$(call labelled,sqlite,test suite on SQLite,\
+	  $(PYTEST) --junitxml=$(TEST_OUT)/sqlite.xml || rc=1)
+
+# Tests marked one_database (pyproject.toml: the browser tests, schemathesis) run in the
+# SQLite pass only: what they check does not depend on the database.
+test-postgres: install system-deps
+	$(call labelled,postgres,test suite on PostgreSQL (throw-away server),\
+	  DAOZHANG_TEST_DB=postgres $(PYTEST) -m "not one_database" --junitxml=$(TEST_OUT)/postgres.xml || rc=1)
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -67,4 +102,4 @@ bench: install system-deps
 	$(BIN)/python -m bench.portal
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var/*.sqlite3*
+	rm -rf $(VENV) $(TOOLS) build var/*.sqlite3*

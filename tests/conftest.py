@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,34 @@ from daozhang.terminals import services as terminals
 from daozhang.terminals.models import Terminal
 
 _seq = itertools.count(1)
+
+# Tests that check what does not depend on the database, marked `one_database` so that
+# `make test` runs them in its SQLite pass only (the product's default database), not again
+# on PostgreSQL: the browser tests (tests/browser/) look at pages, their layout and their
+# accessibility in Chromium, about a minute and a half per pass for what a second database
+# cannot change. schemathesis is not here: it is how a value the database refuses (a string
+# longer than its column on PostgreSQL, an integer past 64 bits on SQLite) is found before
+# it answers 500, so it runs on both (decision 0012).
+_BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Passwords hashed in one PBKDF2 iteration, not a million (a second each): the suite
+    # makes hundreds of users. The hashes stay Django's own format (daozhang.testing.hashers).
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["daozhang.testing.hashers.OneIterationPBKDF2PasswordHasher",
+                                 *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(_BROWSER_TESTS):
+            item.add_marker(pytest.mark.one_database)
 
 
 def valid_uscc(n: int) -> str:

@@ -65,14 +65,25 @@ def start(durable: bool = False, extra: tuple[str, ...] = ()) -> PgServer:
     server = PgServer(root, _free_port(), bindir)
     server._run(str(bindir / "initdb"), "-D", str(root / "data"), "-A", "trust", "-U", "postgres",
                 "-E", "UTF8", "--locale=C")
-    opts = [f"-p {server.port}", f"-k {root}", "-c listen_addresses=127.0.0.1",
-            "-c max_connections=200", "-c shared_buffers=256MB"]
+    opts = [f"-k {root}", "-c listen_addresses=127.0.0.1", "-c max_connections=200", "-c shared_buffers=256MB"]
     if not durable:
         opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     opts += list(extra)
-    server._run(str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w",
-                "-o", " ".join(opts), "start")
-    return server
+    # The free port is only free when asked: another process (a second test pass started
+    # beside this one, a live server) may take it before the server binds it; then once
+    # more on another port.
+    for attempt in range(3):
+        try:
+            server._run(str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w",
+                        "-o", " ".join([f"-p {server.port}", *opts]), "start")
+            return server
+        except subprocess.CalledProcessError:
+            log = root / "log"
+            if attempt == 2 or "could not bind" not in (log.read_text(errors="replace") if log.exists() else ""):
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+            server.port = _free_port()
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
