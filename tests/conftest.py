@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from stdnum import luhn
 from stdnum.cn import uscc as stdnum_uscc
 
 from daozhang.access.services import issue_api_key, issue_staff_token
+from daozhang.core import clock
 from daozhang.merchants import services as merchants
 from daozhang.merchants.models import Merchant
 from daozhang.terminals import services as terminals
 from daozhang.terminals.models import Terminal
+from tests.outbox_support import T0
 
 _seq = itertools.count(1)
 
@@ -159,3 +162,16 @@ def deliver_outbox(db: None) -> Callable[[], Any]:
     from daozhang.core.events import deliver_all
 
     return deliver_all
+
+
+@pytest.fixture
+def hand_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A clock the test moves by hand from T0 (back-off and retries are measured on it)."""
+    box = {"t": T0}
+    monkeypatch.setattr(clock, "now", lambda: box["t"])
+
+    class Now:
+        def advance(self, seconds: float) -> None:
+            box["t"] += dt.timedelta(seconds=seconds)
+
+    return Now()

@@ -4,8 +4,11 @@ worker processes those tests start, through DAOZHANG_SMS_PROVIDER)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from email import message_from_bytes, policy
@@ -16,6 +19,37 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from daozhang.notifications.providers import Message, ProviderError, SandboxSms
+
+T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+
+
+def worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "daozhang.cli", "worker", "--interval", "0.2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_until(check: Any, proc: subprocess.Popen[bytes] | None = None, bound: float = 120) -> bool:
+    """Poll until `check()` (a generous bound for a slow machine, not a speed check)."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+    return proc.communicate(timeout=60)[1].decode(errors="replace")[-3000:]
+
+
+def outbox_env(child_env: dict[str, str]) -> dict[str, str]:
+    """A worker's environment with short leases and sweeps, and the SMS provider that can block."""
+    return {**child_env, "DAOZHANG_OUTBOX_LEASE_SECONDS": "2", "DAOZHANG_OUTBOX_SWEEP_SECONDS": "1",
+            "DAOZHANG_SMS_PROVIDER": "tests.outbox_support.BlockingSms"}
 
 
 class BlockingSms(SandboxSms):

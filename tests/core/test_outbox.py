@@ -6,38 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.db import transaction
 
-from daozhang.core import clock, events
+from daozhang.core import events
 from daozhang.core.errors import DomainError
 from daozhang.core.models import Alert, DeliveryStatus, JobRun, OutboxDelivery, OutboxEvent
 from daozhang.notifications.models import Notification, SandboxMessage
 from daozhang.settlement.adjustments import adjust
-
-T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+from tests.outbox_support import T0, outbox_env, stop_process, wait_until, worker_process
 
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def now(monkeypatch):
-    """A clock the test moves by hand (the back-off is measured on it)."""
-    box = {"t": T0}
-    monkeypatch.setattr(clock, "now", lambda: box["t"])
-
-    class Now:
-        def advance(self, seconds: float) -> None:
-            box["t"] += dt.timedelta(seconds=seconds)
-
-    return Now()
 
 
 @pytest.fixture
@@ -90,7 +73,7 @@ def test_emit_refuses_floats_and_non_json_values(db):
             events.emit("test.thing", merchant_id=None, data={"when": dt.date(2026, 1, 1)})
 
 
-def test_each_event_is_delivered_once_per_subscriber(db, recorder, now):
+def test_each_event_is_delivered_once_per_subscriber(db, recorder, hand_clock):
     with transaction.atomic():
         events.emit_many([events.NewEvent("test.thing", None, {"n": i}) for i in range(5)])
         events.emit("other.thing", merchant_id=None, data={})  # nobody listens: no delivery
@@ -101,7 +84,7 @@ def test_each_event_is_delivered_once_per_subscriber(db, recorder, now):
     assert set(OutboxDelivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.DONE, 1)}
 
 
-def test_failures_back_off_exponentially_then_succeed(db, recorder, now, settings):
+def test_failures_back_off_exponentially_then_succeed(db, recorder, hand_clock, settings):
     settings.OUTBOX_RETRY_BASE_SECONDS, settings.OUTBOX_MAX_ATTEMPTS = 30, 5
     recorder["fail"] = 2
     _emit()
@@ -109,26 +92,26 @@ def test_failures_back_off_exponentially_then_succeed(db, recorder, now, setting
     row = OutboxDelivery.objects.get()
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, T0 + dt.timedelta(seconds=30))
     assert "Boom: not today" in row.last_error
-    now.advance(29)
+    hand_clock.advance(29)
     assert events.deliver_all().claimed == 0  # still backing off
-    now.advance(1)
+    hand_clock.advance(1)
     assert events.deliver_all().failed == 1
     row.refresh_from_db()
     assert row.next_attempt_at == T0 + dt.timedelta(seconds=30 + 60)  # doubled
-    now.advance(60)
+    hand_clock.advance(60)
     assert events.deliver_all().done == 1
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == ("done", 3, "")
     assert JobRun.objects.filter(kind="test.outbox").count() == 1
 
 
-def test_a_delivery_gives_up_after_max_attempts_and_staff_can_retry(db, recorder, now, settings):
+def test_a_delivery_gives_up_after_max_attempts_and_staff_can_retry(db, recorder, hand_clock, settings):
     settings.OUTBOX_MAX_ATTEMPTS = 3
     recorder["fail"] = 99
     _emit()
     for _ in range(3):
         events.deliver_all()
-        now.advance(3600)
+        hand_clock.advance(3600)
     row = OutboxDelivery.objects.get()
     assert (row.status, row.attempts) == ("dead", 3)
     assert events.deliver_all().claimed == 0  # dead stays dead
@@ -140,12 +123,12 @@ def test_a_delivery_gives_up_after_max_attempts_and_staff_can_retry(db, recorder
     assert JobRun.objects.filter(kind="test.outbox").count() == 1
 
 
-def test_an_expired_lease_is_claimed_again_and_the_old_worker_writes_nothing(db, recorder, now, settings):
+def test_an_expired_lease_is_claimed_again_and_the_old_worker_writes_nothing(db, recorder, hand_clock, settings):
     """A worker that stalls past its lease loses the row: its commit is refused, so the
     subscriber's writes are rolled back and only the new claimant's count."""
     _emit()
     [stale] = events._claim(10)
-    now.advance(settings.OUTBOX_LEASE_SECONDS + 1)
+    hand_clock.advance(settings.OUTBOX_LEASE_SECONDS + 1)
     [fresh] = events._claim(10)
     assert fresh.attempts == 2 and fresh.lease != stale.lease
     assert events._deliver(stale) == "lost"
@@ -156,42 +139,14 @@ def test_an_expired_lease_is_claimed_again_and_the_old_worker_writes_nothing(db,
 # --- real worker processes ---------------------------------------------------------------
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "daozhang.cli", "worker", "--interval", "0.2"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait(check, proc: subprocess.Popen[bytes] | None = None, bound: float = 120) -> bool:
-    """Poll until `check()` (a generous bound for a slow machine, not a speed check)."""
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        if proc is not None and proc.poll() is not None:
-            return False
-        time.sleep(0.1)
-    return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> str:
-    if proc.poll() is None:
-        proc.terminate()
-    return proc.communicate(timeout=60)[1].decode(errors="replace")[-3000:]
-
-
-def _outbox_env(child_env: dict[str, str]) -> dict[str, str]:
-    return {**child_env, "DAOZHANG_OUTBOX_LEASE_SECONDS": "2", "DAOZHANG_OUTBOX_SWEEP_SECONDS": "1",
-            "DAOZHANG_SMS_PROVIDER": "tests.outbox_support.BlockingSms"}
-
-
 def test_a_worker_killed_mid_delivery_leaves_the_event_to_be_delivered_once(make_merchant, child_env, tmp_path):
     kit = make_merchant()
     adjust(merchant_id=kit.merchant.id, amount=1234, reason="补差", actor="staff:t")
-    env = _outbox_env(child_env)
-    first = _worker({**env, "DAOZHANG_TEST_BLOCK_DIR": str(tmp_path)})
+    env = outbox_env(child_env)
+    first = worker_process({**env, "DAOZHANG_TEST_BLOCK_DIR": str(tmp_path)})
     try:
         sending = Path(tmp_path) / "sending"
-        assert _wait(sending.exists, first), _stop(first)
+        assert wait_until(sending.exists, first), stop_process(first)
         first.send_signal(signal.SIGKILL)  # inside the provider, inside the delivery's transaction
         first.wait(timeout=60)
     finally:
@@ -202,12 +157,12 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_be_delivered_once(make
     row = OutboxDelivery.objects.get(subscriber="notifications.sms")
     assert row.status == "pending" and row.attempts == 1  # claimed once, never finished
 
-    second = _worker(env)
+    second = worker_process(env)
     try:
-        assert _wait(lambda: OutboxDelivery.objects.filter(id=row.id, status="done").exists(), second), \
-            _stop(second)
+        assert wait_until(lambda: OutboxDelivery.objects.filter(id=row.id, status="done").exists(), second), \
+            stop_process(second)
     finally:
-        out = _stop(second)
+        out = stop_process(second)
     assert SandboxMessage.objects.count() == 1, out
     sent = Notification.objects.get(channel="sms")
     assert (sent.status, sent.attempts) == ("sent", 2)
@@ -222,13 +177,13 @@ def test_concurrent_workers_deliver_each_event_once(make_merchant, child_env):
         events.emit_many([events.NewEvent("case_opened", kit.merchant.id,
                                           {"case_id": str(i), "case_no": f"CS{i:05d}", "subject": "?"})
                           for i in range(n)])
-    env = {**_outbox_env(child_env), "DAOZHANG_OUTBOX_BATCH": "3", "DAOZHANG_OUTBOX_LEASE_SECONDS": "60"}
-    workers = [_worker(env) for _ in range(3)]
+    env = {**outbox_env(child_env), "DAOZHANG_OUTBOX_BATCH": "3", "DAOZHANG_OUTBOX_LEASE_SECONDS": "60"}
+    workers = [worker_process(env) for _ in range(3)]
     try:
-        done = _wait(lambda: OutboxDelivery.objects.filter(subscriber="notifications.sms", status="done").count()
+        done = wait_until(lambda: OutboxDelivery.objects.filter(subscriber="notifications.sms", status="done").count()
                      == n, workers[0], bound=240)
     finally:
-        outs = [_stop(w) for w in workers]
+        outs = [stop_process(w) for w in workers]
     assert done, outs
     keys = list(SandboxMessage.objects.values_list("idempotency_key", flat=True))
     assert len(keys) == n and len(set(keys)) == n

@@ -16,17 +16,14 @@ from django.urls import reverse
 
 from daozhang.audit.models import AuditEvent
 from daozhang.console.roles import ADMIN, CUSTOMER_SERVICE, FINANCE
-from daozhang.core import clock, events
+from daozhang.core import events
 from daozhang.core.models import OutboxDelivery
 from daozhang.notifications.models import Notification, SandboxMessage, mask_recipient
 from daozhang.notifications.templates import KINDS, render
 from daozhang.risk.services import hold_funds, release_hold
 from daozhang.settlement.adjustments import adjust
 from daozhang.support.services import open_case, set_case_status
-from tests.core.test_outbox import _outbox_env, _stop, _wait, _worker
-from tests.outbox_support import FlakySms, SmtpServer
-
-T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+from tests.outbox_support import T0, FlakySms, SmtpServer, outbox_env, stop_process, wait_until, worker_process
 
 # (kind, data, 中文, English): the wording each service sent before the outbox, unchanged.
 CASES = [
@@ -78,18 +75,6 @@ def test_recipients_are_masked():
     assert mask_recipient("zhang@shop.cn") == "z***@shop.cn"
 
 
-@pytest.fixture
-def now(monkeypatch):
-    box = {"t": T0}
-    monkeypatch.setattr(clock, "now", lambda: box["t"])
-
-    class Now:
-        def advance(self, seconds: float) -> None:
-            box["t"] += dt.timedelta(seconds=seconds)
-
-    return Now()
-
-
 def test_services_notify_through_the_outbox_by_sms_and_email(make_merchant, deliver_outbox):
     kit = make_merchant(contact_email="boss@shop.cn")
     m = kit.merchant
@@ -131,7 +116,7 @@ def test_email_is_delivered_to_a_real_smtp_server(make_merchant, deliver_outbox,
     assert not SandboxMessage.objects.filter(channel="email").exists()
 
 
-def test_smtp_down_is_retried_with_backoff_then_sent(make_merchant, deliver_outbox, settings, now):
+def test_smtp_down_is_retried_with_backoff_then_sent(make_merchant, deliver_outbox, settings, hand_clock):
     settings.OUTBOX_RETRY_BASE_SECONDS = 30
     kit = make_merchant(contact_email="boss@shop.cn")
     smtp = SmtpServer()
@@ -144,14 +129,14 @@ def test_smtp_down_is_retried_with_backoff_then_sent(make_merchant, deliver_outb
     assert d.next_attempt_at == T0 + dt.timedelta(seconds=30)
     with smtp:
         assert deliver_outbox().claimed == 0  # backing off
-        now.advance(30)
+        hand_clock.advance(30)
         assert deliver_outbox().done == 1
     n.refresh_from_db()
     assert (n.status, n.attempts, n.error) == ("sent", 2, "")
     assert len(smtp.inbox.messages) == 1
 
 
-def test_a_failing_sms_provider_is_retried_then_succeeds(make_merchant, deliver_outbox, settings, now):
+def test_a_failing_sms_provider_is_retried_then_succeeds(make_merchant, deliver_outbox, settings, hand_clock):
     settings.NOTIFY_PROVIDERS = {**settings.NOTIFY_PROVIDERS, "sms": "tests.outbox_support.FlakySms"}
     FlakySms.failures, FlakySms.calls = 2, 0
     kit = make_merchant()
@@ -160,7 +145,7 @@ def test_a_failing_sms_provider_is_retried_then_succeeds(make_merchant, deliver_
         deliver_outbox()
         n = Notification.objects.get(channel="sms")
         assert (n.status, n.attempts) == expected and "gateway unavailable" in n.error
-        now.advance(3600)
+        hand_clock.advance(3600)
     deliver_outbox()
     n.refresh_from_db()
     assert (n.status, n.attempts) == ("sent", 3)
@@ -180,15 +165,15 @@ def staff(db):
     return make
 
 
-def test_dead_notifications_show_in_the_console_and_staff_retry_them(make_merchant, deliver_outbox, settings, now,
-                                                                    staff):
+def test_dead_notifications_show_in_the_console_and_staff_retry_them(make_merchant, deliver_outbox, settings,
+                                                                    hand_clock, staff):
     settings.NOTIFY_PROVIDERS = {**settings.NOTIFY_PROVIDERS, "sms": "tests.outbox_support.FlakySms"}
     settings.OUTBOX_MAX_ATTEMPTS = 2
     FlakySms.failures, FlakySms.calls = 2, 0
     kit = make_merchant()
     adjust(merchant_id=kit.merchant.id, amount=100, reason="x", actor="staff:fin")
     deliver_outbox()
-    now.advance(3600)
+    hand_clock.advance(3600)
     deliver_outbox()
     n = Notification.objects.get(channel="sms")
     d = OutboxDelivery.objects.get(subscriber="notifications.sms")
@@ -227,15 +212,15 @@ def test_an_email_worker_killed_mid_send_sends_the_message_once(make_merchant, c
     accepted that copy; the restarted worker sends it again, and it is accepted once."""
     kit = make_merchant(contact_email="boss@shop.cn")
     with SmtpServer() as smtp:
-        env = {**_outbox_env(child_env), **smtp.env(),
+        env = {**outbox_env(child_env), **smtp.env(),
                "DAOZHANG_SMS_PROVIDER": "daozhang.notifications.providers.SandboxSms"}
         smtp.inbox.hold.set()
         with transaction.atomic():
             events.emit("case_resolved", merchant_id=kit.merchant.id,
                         data={"case_id": "c", "case_no": "CS1", "note": "已重新出款"})
-        first = _worker(env)
+        first = worker_process(env)
         try:
-            assert _wait(smtp.inbox.holding.is_set, first), _stop(first)
+            assert wait_until(smtp.inbox.holding.is_set, first), stop_process(first)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=60)
         finally:
@@ -244,12 +229,12 @@ def test_an_email_worker_killed_mid_send_sends_the_message_once(make_merchant, c
         smtp.inbox.hold.clear()
         n = Notification.objects.get(channel="email")
         assert (n.status, n.attempts) == ("queued", 1)  # logged before the send, never confirmed
-        second = _worker(env)
+        second = worker_process(env)
         try:
-            assert _wait(lambda: Notification.objects.filter(channel="email", status="sent").exists(), second), \
-                _stop(second)
+            assert wait_until(lambda: Notification.objects.filter(channel="email", status="sent").exists(), second), \
+                stop_process(second)
         finally:
-            out = _stop(second)
+            out = stop_process(second)
         assert len(smtp.inbox.messages) == 1, out
     n.refresh_from_db()
     assert (n.status, n.attempts, n.provider) == ("sent", 2, "smtp")
