@@ -19,14 +19,24 @@ What counts as a card number (documented in docs/api.md and docs/formats.md):
 - starting with an issuer (IIN) prefix of a payment card network: 3, 4, 5 or 6 (Amex, JCB,
   Diners, Visa, Mastercard 51-55, UnionPay 62, Discover), or 2221-2720 (Mastercard's
   2-series).
-What does not: an unbroken run of more than 19 digits (a long reference is not split into
-windows; every window of a 25-digit id would otherwise pass Luhn one time in ten), 12-digit
-RRNs, 11-digit phone numbers, 18-character social credit codes, amounts and dates (`2026-05-01`
-starts with 2026, below 2221), UUIDs (hex letters end the runs; UUIDv7s start with 0),
-and wallet payment codes (WeChat 10-15…, Alipay 25-30…: a Luhn-valid Alipay code starting
-25-27 would be refused, so `wallet_auth_code` is declared a one-time payment code, kept
-nowhere). The prefix rule is the false-positive guard: a number starting with 0, 1, 7, 8 or
-9 is not taken for a card (UnionPay's newer 81 range is therefore not caught).
+What does not:
+- a UUID (`8-4-4-4-12` hexadecimal: an id; its digit groups joined by its own dashes would
+  otherwise look like a written number about once in 700 UUIDv7s);
+- digits inside an opaque token: a word of 32 or more of `[A-Za-z0-9+/=]` that is
+  hexadecimal with a letter (a digest) or mixes upper- and lower-case letters (base64: a
+  Fernet ciphertext, a password hash, a key); its digit runs are chance (a 64-digit hex
+  digest holds a Luhn-valid card-like run about once in 500);
+- an unbroken run of more than 19 digits (a long reference is not split into windows:
+  every window of a 25-digit id would pass Luhn one time in ten);
+- 12-digit RRNs, 11-digit phone numbers, 18-character social credit codes (91…), amounts
+  (at most 12 digits), dates (`2026-05-01 10:00` starts with 2026, below 2221), epoch
+  timestamps (start with 1);
+- wallet payment codes: WeChat 10-15…, Alipay 25-30… (a Luhn-valid Alipay code starting
+  25-27 would be taken for a card, so `wallet_auth_code` is declared a one-time payment
+  code, used for the call and kept nowhere).
+The prefix rule is the false-positive guard: a number starting with 0, 1, 7, 8 or 9 is not
+taken for a card (UnionPay's newer 81 range is therefore not caught). The exceptions are
+against accidents, not a determined adversary, who can always encode a number.
 """
 
 from __future__ import annotations
@@ -45,6 +55,11 @@ PAN_MIN, PAN_MAX = 13, 19
 _SEP = " \u00a0\u3000\\-\u2010\u2011\u2012\u2013"
 _WRITTEN = re.compile(rf"\d+(?:[{_SEP}]\d+)*")
 _SPLIT = re.compile(rf"[{_SEP}]")
+# An opaque token: 32 or more letters and digits in one word (a hex digest, a ciphertext, a
+# key, base64) is not text a person wrote; its digit runs are chance.
+_OPAQUE = re.compile(r"[A-Za-z0-9+/=]{32,}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # The JSON-Schema keyword on a declared field, and the kinds of declaration.
 SCHEMA_KEY = "x-daozhang-pan"
@@ -86,7 +101,15 @@ def contains_pan(text: str) -> bool:
     """Whether the text holds a card number anywhere (the rule of this module)."""
     if sum(c.isdigit() for c in text) < PAN_MIN:
         return False
+    text = _OPAQUE.sub(_blank_opaque, _UUID.sub("|", text))
     return any(is_pan(c) for c in _candidates(text))
+
+
+def _blank_opaque(m: re.Match[str]) -> str:
+    word = m.group()
+    hex_digest = bool(_HEX.fullmatch(word)) and not word.isdigit()
+    base64 = any(c.isupper() for c in word) and any(c.islower() for c in word)
+    return "|" if hex_digest or base64 else word
 
 
 def _as_text(value: Any) -> str | None:
