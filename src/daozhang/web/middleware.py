@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import translation
 
@@ -63,6 +63,9 @@ class PanFormMiddleware:
         if field is None:
             return None
         err = pan.refused(field)
+        # The page must not echo the number back (the layout links to the current URL).
+        request.META["QUERY_STRING"] = ""
+        request.GET = QueryDict()
         lang = "zh-hans" if str(getattr(request, "LANGUAGE_CODE", "zh-hans")).startswith("zh") else "en"
         return render(request, "web/pan_refused.html", {"field": err.field, "message": err.message(lang)},
                       status=400)
