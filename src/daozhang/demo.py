@@ -119,8 +119,7 @@ def _settle_history(rows: list[tuple[Merchant, list[Terminal], DemoMerchant]], d
 
     flower = rows[2][0]
     account = flower.settlement_accounts.get(is_current=True)
-    SandboxBankAccount.objects.get_or_create(account_number=account.account_number,
-                                             defaults={"holder_name": "李花予"})
+    SandboxBankAccount.register(account_number=account.account_number, holder_name="李花予")
     shop = rows[1][0]
     if not RiskHold.objects.filter(merchant=shop, case_ref="RK-DEMO-1").exists():
         with contextlib.suppress(DomainError):  # not enough unsettled money yet on this run

@@ -384,12 +384,12 @@ def test_repay_of_a_returned_batch_once_the_bank_fixed_its_record(make_merchant,
     """R01: the bank held the wrong holder name; once it is fixed, the returned batch is re-paid as it is."""
     from daozhang.channels.models import SandboxBankAccount
 
-    SandboxBankAccount.objects.create(account_number="31001234567890777", holder_name="别人")
+    SandboxBankAccount.register(account_number="31001234567890777", holder_name="别人")
     kit = returned_batch(make_merchant, clock, account="31001234567890777")
     c = login(staff("finance"))
     page = c.get(reverse("console:batch_repay", args=[kit.batch.id])).content.decode()
     assert "R01" in page and 'id="repay-warning"' in page  # not corrected on our side: warned
-    SandboxBankAccount.objects.filter(account_number="31001234567890777").update(holder_name="测试")
+    SandboxBankAccount.objects.for_number("31001234567890777").update(holder_name="测试")
     assert c.post(reverse("console:batch_repay", args=[kit.batch.id]), {"reason": "银行已更正户名"}).status_code == 302
     assert run_payouts().paid == 1
     kit.batch.refresh_from_db()

@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 
 from daozhang.access.api_auth import MerchantRequest, StaffPermission, StaffRequest, require_perm
 from daozhang.access.services import issue_api_key
+from daozhang.core import pan
 from daozhang.core.errors import DomainError
 from daozhang.core.http import STAFF_ERRORS as ERRORS
 from daozhang.core.http import idempotent
@@ -77,7 +78,8 @@ Cnaps = Annotated[str, Code(r"^([0-9]{12})?$", "CNAPS bank branch code: 12 digit
 class BankAccountIn(Schema):
     holder_name: Annotated[str, Text(200)]
     account_number: Annotated[str, Text(40, required=False, description="8-30 digits (corporate) or a 16-19 "
-                                                                        "digit card number (personal)")]
+                                                                        "digit card number (personal); encrypted "
+                                                                        "at rest, shown masked", pan=pan.ACCOUNT)]
     bank_name: Annotated[str, Text(100)]
     account_type: AccountType
     bank_branch_code: Cnaps = ""

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field
 
+from daozhang.core import pan
 from daozhang.core.inputs import AmountFen, Code, Text
 from daozhang.core.money import Money
 from daozhang.payments.models import Payment, Reversal
@@ -23,8 +24,10 @@ TerminalId = Annotated[str, Code(r"^[0-9A-Za-z]{8}$", "8-character terminal id (
 Stan = Annotated[str, Code(r"^[0-9]{6}$", "6-digit trace number from the terminal (ISO 8583 field 11)")]
 Cursor = Annotated[str, Text(200, required=False, description="A page's next_cursor / prev_cursor, as given")]
 Last4 = Annotated[str, Text(8, required=False, description="The card number's last four digits")]
-CardNumber = Annotated[str, Text(32, required=False, description="Card PAN; used for the call, never stored")]
-WalletCode = Annotated[str, Code(r"^[0-9]{16,24}$", "The payer's WeChat (18 digits) or Alipay (16-24) payment code")]
+CardNumber = Annotated[str, Text(32, required=False, description="Card PAN; used for the call, never stored",
+                                  pan=pan.CARD)]
+WalletCode = Annotated[str, Code(r"^[0-9]{16,24}$", "The payer's WeChat (18 digits) or Alipay (16-24) payment code",
+                                 pan=pan.PAYMENT_CODE)]
 
 
 class SaleIn(Schema):

@@ -6,6 +6,9 @@ type-II); any other account behaves by the last four digits of its number:
 than 10,000 CNY a day (R04); everything else pays. Transfers are taken in batches; one is
 final (paid or returned) when its status is asked, like a real bank's asynchronous answer.
 An outage fault on channel "bank" makes every call raise BankUnavailable.
+
+The bank keeps no account number in clear, sandbox or not (a personal account is a debit
+card number): accounts and transfers carry a keyed hash (PAN_TOKEN_KEY) and a masked form.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hashlib
 import uuid
 
 from daozhang.channels.bank import RETURN_REASONS, BankUnavailable, PayeeAccount, TransferResult, TransferState
-from daozhang.channels.models import SandboxBankAccount, SandboxBankTransfer
+from daozhang.channels.models import SandboxBankAccount, SandboxBankTransfer, account_digest, masked_account
 from daozhang.channels.sandbox import outage_active
 
 TYPE_II_DAILY_LIMIT_FEN = 1_000_000
@@ -46,7 +49,9 @@ def _judge(amount_fen: int | None, payee: PayeeAccount, known: SandboxBankAccoun
 
 
 def _registry(numbers: set[str]) -> dict[str, SandboxBankAccount]:
-    return {a.account_number: a for a in SandboxBankAccount.objects.filter(account_number__in=numbers)}
+    """The registered accounts among `numbers`, by number (looked up by keyed hash)."""
+    by_hash = {account_digest(n): n for n in numbers}
+    return {by_hash[a.account_hash]: a for a in SandboxBankAccount.objects.filter(account_hash__in=list(by_hash))}
 
 
 class SandboxBank:
@@ -58,8 +63,9 @@ class SandboxBank:
         for payout_id, amount_fen, payee in items:
             code, reason = _judge(amount_fen, payee, known.get(payee.account_number))
             rows.append(SandboxBankTransfer(
-                payout_id=payout_id, amount=amount_fen, account_number=payee.account_number,
-                holder_name=payee.holder_name, return_code=code, reason=reason,
+                payout_id=payout_id, amount=amount_fen, account_hash=account_digest(payee.account_number),
+                account_masked=masked_account(payee.account_number), holder_name=payee.holder_name,
+                return_code=code, reason=reason,
                 bank_ref="BK" + hashlib.sha256(str(payout_id).encode()).hexdigest()[:18].upper()))
         # The same payout sent again: the bank already has it and ignores the copy.
         SandboxBankTransfer.objects.bulk_create(rows, ignore_conflicts=True)

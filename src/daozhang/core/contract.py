@@ -17,8 +17,9 @@ from typing import Any
 from django.http import HttpRequest
 
 from daozhang.core.errors import DomainError
+from daozhang.core.pan import SCHEMA_KEY
 
-_Rule = tuple[int, "re.Pattern[str]", str, frozenset[str]]
+_Rule = tuple[int, "re.Pattern[str]", str, frozenset[str], frozenset[str]]
 _source: Callable[[], dict[str, Any]] | None = None
 _rules: list[_Rule] | None = None
 
@@ -33,21 +34,62 @@ def _all_rules() -> list[_Rule]:
     global _rules
     if _rules is None:
         rules = []
-        for path, item in (_source() if _source else {}).get("paths", {}).items():
+        doc = _source() if _source else {}
+        for path, item in doc.get("paths", {}).items():
             pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
             for method, op in item.items():
                 if isinstance(op, dict):
                     names = frozenset(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
-                    rules.append((path.count("{"), pattern, method.upper(), names))
+                    rules.append((path.count("{"), pattern, method.upper(), names, _pan_fields(doc, op)))
         _rules = sorted(rules, key=lambda r: r[0])  # a literal route before a template that also matches
     return _rules
+
+
+def _pan_fields(doc: dict[str, Any], op: dict[str, Any]) -> frozenset[str]:
+    """The body fields the document declares to carry a card or account number (core.pan:
+    `x-daozhang-pan` on the property), as dotted paths (`bank_account.account_number`)."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    found: set[str] = set()
+
+    def walk(schema: Any, path: str, depth: int) -> None:
+        if not isinstance(schema, dict) or depth > 8:
+            return
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            walk(schemas.get(ref.rsplit("/", 1)[1]), path, depth + 1)
+        if schema.get(SCHEMA_KEY) and path:
+            found.add(path)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for sub in schema.get(key, []):
+                walk(sub, path, depth + 1)
+        for name, sub in schema.get("properties", {}).items():
+            walk(sub, f"{path}.{name}" if path else name, depth + 1)
+        if "items" in schema:
+            walk(schema["items"], path, depth + 1)
+
+    media = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    walk(media.get("schema"), "", 0)
+    return frozenset(found)
+
+
+def _rule_for(request: HttpRequest) -> _Rule | None:
+    for rule in _all_rules():
+        if rule[2] == request.method and rule[1].match(request.path):
+            return rule
+    return None
+
+
+def declared_pan_fields(request: HttpRequest) -> frozenset[str]:
+    """The body fields of the request's operation declared to carry a card or account number."""
+    rule = _rule_for(request)
+    return rule[4] if rule is not None else frozenset()
 
 
 def refuse_unknown_query(request: HttpRequest) -> None:
     """Raise 400 `unknown_parameter` naming the first query parameter the operation does not take."""
     if not request.GET:
         return
-    for _, pattern, method, names in _all_rules():
+    for _, pattern, method, names, _pan in _all_rules():
         if method == request.method and pattern.match(request.path):
             unknown = next((k for k in request.GET if k not in names), None)
             if unknown is not None:

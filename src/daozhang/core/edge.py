@@ -5,7 +5,11 @@
   (a 404 for an unknown route, a 405, a 500 raised outside the API's own handlers) is the
   JSON error shape `{"error": {code, field, message}}`, never an HTML page.
 - `JsonObjectParser`: a request body is a JSON object, nothing else (`"abc"`, `[1, 2]` and
-  `null` are refused naming the body).
+  `null` are refused naming the body); and no field of it holds a full card number
+  (core.pan), but those the OpenAPI document declares to carry one (`x-daozhang-pan`: the
+  sale's `card_number`, settlement account numbers): 400 `full_pan` naming the field,
+  before the view runs, so nothing is written, not even the idempotency record.
+- The middleware refuses a card number in a query string or the path the same way.
 - (`access.api_auth.StaffPermission`: a staff endpoint's permission is checked in ninja's
   authentication step, before the body and parameters are parsed.)
 - `document_contract`: the OpenAPI document states what these mechanisms enforce (the
@@ -29,6 +33,8 @@ from django.urls import Resolver404, resolve
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
+from daozhang.core import pan
+from daozhang.core.contract import declared_pan_fields
 from daozhang.core.errors import DomainError, pick_language
 from daozhang.core.inputs import IDEMPOTENCY_KEY_MAX
 
@@ -74,13 +80,21 @@ class ApiEdgeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        refused = self._refuse_body(request)
+        refused = self._refuse_pan(request) or self._refuse_body(request)
         if refused is not None:
             return refused
         response = self.get_response(request)
         if response.status_code >= 400 and not _is_json(response.get("Content-Type", "")):
             return self._as_json(request, response)
         return response
+
+    def _refuse_pan(self, request: HttpRequest) -> HttpResponse | None:
+        """A card number in the path or a query parameter (a search box, a hand-made URL)
+        is refused before it reaches a view, a log line or a stored export."""
+        if pan.contains_pan(request.path):
+            return json_error(request, pan.refused("path"))
+        field = pan.find_in_pairs(request.GET.lists())
+        return json_error(request, pan.refused(field)) if field is not None else None
 
     def _refuse_body(self, request: HttpRequest) -> HttpResponse | None:
         if request.method not in BODY_METHODS:
@@ -141,6 +155,9 @@ class JsonObjectParser(Parser):
             raise DomainError("invalid_json", "body") from exc
         if not isinstance(data, dict):
             raise DomainError("not_an_object", "body")
+        field = pan.find_in(data, exempt=declared_pan_fields(request))
+        if field is not None:
+            raise pan.refused(field)
         return data
 
 

@@ -42,6 +42,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "bad_mcc": ("The merchant category code is not in the reference list.", "商户类别码（MCC）不在参考列表中。"),
     "bad_bank_account": ("The bank account number is not valid: {detail}.", "银行账号无效：{detail}。"),
     "bad_card_number": ("The card number is not valid.", "卡号无效。"),
+    "full_pan": (
+        "{field} holds a full card number (PAN), which is never accepted here; nothing was saved. "
+        "Give only the masked number (first six and last four digits).",
+        "{field} 含有完整银行卡号，此处不予接受，未做任何保存。请只提供掩码卡号（前六位和后四位）。",
+    ),
     "bad_last4": ("Give exactly the last four digits of the card.", "请填写卡号后四位数字。"),
     "weak_password": ("The password is too weak: {detail}", "密码强度不足：{detail}"),
     "calendar_gap": (

@@ -10,6 +10,9 @@ document states the same rule the code enforces.
   `MAX_AMOUNT_FEN` (999,999,999,999 fen: ISO 8583 field 4 is n12).
 - Dates: `YYYY-MM-DD` only, within the business range `FIRST_DATE`…`LAST_DATE`
   (2000-01-01…2099-12-31; the working-day calendar and the settlement dates live there).
+- Full card numbers: refused in every field of a body by the API's parser (core.edge,
+  core.pan), but in a field whose type says `Text(…, pan=core.pan.CARD)` (or ACCOUNT,
+  PAYMENT_CODE): the schema then carries `x-daozhang-pan`, which the parser reads.
 - Text: `Annotated[str, Text(max_length)]` refuses NUL and other control characters, bidi overrides
   (U+202A–U+202E, U+2066–U+2069) and values that are only blanks or zero-width characters;
   at most `max_length` characters, the length of the column it is stored in.
@@ -28,6 +31,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from daozhang.core.money import MAX_AMOUNT_FEN
+from daozhang.core.pan import SCHEMA_KEY as PAN_SCHEMA_KEY
 
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
@@ -173,6 +177,7 @@ class Text(_Rule):
     max_length: int
     required: bool = True
     description: str = ""
+    pan: str = ""  # declared to carry a card or account number: core.pan.CARD / ACCOUNT
 
     def check(self, value: object) -> str:
         return clean_text(value, max_length=self.max_length, required=self.required)
@@ -183,6 +188,8 @@ class Text(_Rule):
             out["minLength"] = 1
         if self.description:
             out["description"] = self.description
+        if self.pan:
+            out[PAN_SCHEMA_KEY] = self.pan
         return out
 
 
@@ -192,6 +199,7 @@ class Code(_Rule):
 
     pattern: str
     description: str = ""
+    pan: str = ""  # see Text.pan
 
     def check(self, value: object) -> str:
         if not isinstance(value, str) or not value.isascii() or not re.fullmatch(self.pattern, value):
@@ -202,6 +210,8 @@ class Code(_Rule):
         out: dict[str, Any] = {"type": "string", "pattern": self.pattern}
         if self.description:
             out["description"] = self.description
+        if self.pan:
+            out[PAN_SCHEMA_KEY] = self.pan
         return out
 
 

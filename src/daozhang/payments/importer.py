@@ -1,7 +1,9 @@
 """`daozhang payments import FILE`: load approved sales from another system (docs/formats.md).
 
 The file is validated whole before anything is written: one bad row and the import stops
-with every bad row listed (line, field, reason). Then rows go through the bulk path in
+with every bad row listed (line, field, reason; never the value). A full card number in any
+column (core.pan's rule: external_id, channel_txn_id, rrn, … not only masked_pan) is such a
+bad row. Then rows go through the bulk path in
 batches; each row's `external_id` becomes its idempotency key, so importing the same file
 again, or again after a crash, books nothing twice.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
+from daozhang.core import pan as pan_rule
 from daozhang.core.clock import business_tz
 from daozhang.core.money import Money, MoneyError, validate_amount_fen
 from daozhang.core.progress import tracked
@@ -69,6 +72,11 @@ def _parse(line: int, row: dict[str, str], refs: _Refs, errors: list[RowError]) 
         errors.append(RowError(line, field, reason))
 
     start = len(errors)
+    # No full card number in any column (core.pan): in external_id or channel_txn_id it would
+    # be stored in clear. The masked_pan column has its own message below.
+    for column, value in row.items():
+        if column != "masked_pan" and (pan_rule.contains_pan(value) or pan_rule.contains_pan(column)):
+            bad(column, "a full card number is refused; remove or mask it / 不接受完整卡号，请删除或掩码")
     if not row["external_id"] or len(row["external_id"]) > 100:
         bad("external_id", "required, at most 100 characters / 必填，最多 100 字符")
     merchant_id = refs.merchants.get(row["merchant_no"])
@@ -92,7 +100,7 @@ def _parse(line: int, row: dict[str, str], refs: _Refs, errors: list[RowError]) 
         if card_type not in CardType.values:
             bad("card_type", "debit or credit")
         pan = row["masked_pan"]
-        if pan.isdigit() and luhn.is_valid(pan):
+        if pan_rule.contains_pan(pan) or (pan.isdigit() and luhn.is_valid(pan)):
             bad("masked_pan", "a full card number is refused; mask it / 不接受完整卡号")
         elif not _MASKED.match(pan):
             bad("masked_pan", "first six, masked middle, last four / 前六后四掩码")

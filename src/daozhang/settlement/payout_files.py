@@ -2,7 +2,8 @@
 
 CSV, UTF-8, header `payout_id,amount,status,bank_ref,return_code,reason`; amount in yuan
 ("1234.56"); status `paid` or `returned`. Checked whole before anything is booked; rows
-already booked are skipped, so a file can be loaded twice.
+already booked are skipped, so a file can be loaded twice. A full card number in any column
+is a bad row (core.pan), named by line and column, never echoed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import uuid
 
 from daozhang.channels.bank import RETURN_REASONS, TransferResult, TransferState
+from daozhang.core import pan
 from daozhang.core.money import Money, MoneyError
 from daozhang.settlement.models import Payout, PayoutStatus
 from daozhang.settlement.payouts import record_result
@@ -37,6 +39,12 @@ def import_results(content: bytes) -> dict[str, int]:
     errors: list[str] = []
     for line, row in enumerate(reader, start=2):
         row = {k: (v or "").strip() for k, v in row.items() if k}
+        # A full card number in any column (core.pan: a bank's reason text quoting the
+        # payee's card, a bank_ref) would be stored in clear with the payout: refused.
+        with_pan = [c for c, v in row.items() if pan.contains_pan(v) or pan.contains_pan(c)]
+        if with_pan:
+            errors += [f"line {line}: {c}: a full card number is refused / 不接受完整卡号" for c in with_pan]
+            continue
         try:
             payout = Payout.objects.filter(id=uuid.UUID(row["payout_id"])).first()
         except ValueError:

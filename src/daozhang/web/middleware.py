@@ -1,4 +1,7 @@
-"""The page language: zh-CN unless the user chose English with the switch.
+"""Page middleware: the page language (PageLanguageMiddleware), and no full card number in
+any form field (PanFormMiddleware, below).
+
+The page language: zh-CN unless the user chose English with the switch.
 
 Django's LocaleMiddleware would follow the browser's Accept-Language, so a merchant on an
 English-language phone would get English pages without asking; the product's pages are
@@ -8,10 +11,14 @@ Chinese by default (the API still honours Accept-Language on its own).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils import translation
+
+from daozhang.core import pan
 
 
 class PageLanguageMiddleware:
@@ -27,3 +34,38 @@ class PageLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class PanFormMiddleware:
+    """No full card number through a page: every field of every form and query string of
+    the portal, the console and the admin is scanned with core.pan's rule before the view
+    runs, and a card number is refused with a 400 page naming the field, so nothing is
+    written. A view declares the fields that carry a card or account number with
+    `core.pan.carries_pan(...)` (the settlement account number: encrypted, shown masked);
+    those alone are let through. The API has its own check (core.edge)."""
+
+    SKIP = frozenset({"csrfmiddlewaretoken"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
+                     view_kwargs: Any) -> HttpResponse | None:
+        if request.path.startswith("/api/"):
+            return None
+        exempt = self.SKIP | getattr(view_func, "pan_fields", frozenset())
+        field = pan.find_in_pairs(request.GET.lists(), exempt=exempt)
+        if field is None and request.method == "POST":
+            field = pan.find_in_pairs(request.POST.lists(), exempt=exempt)
+        if field is None:
+            return None
+        err = pan.refused(field)
+        # The page must not echo the number back (the layout links to the current URL).
+        request.META["QUERY_STRING"] = ""
+        request.GET = QueryDict()
+        lang = "zh-hans" if str(getattr(request, "LANGUAGE_CODE", "zh-hans")).startswith("zh") else "en"
+        return render(request, "web/pan_refused.html", {"field": err.field, "message": err.message(lang)},
+                      status=400)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from daozhang.console.forms import REASON, Field, Form, choices
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import Done, handle
+from daozhang.core.pan import carries_pan
 from daozhang.merchants import services
 from daozhang.merchants.models import (
     BankAccountType,
@@ -97,6 +98,7 @@ def _fee_plan_field() -> Field:
     return Field("fee_plan", "费率方案", "Fee plan", "select", options=tuple(plans))
 
 
+@carries_pan("bank_account.account_number")  # encrypted at rest (merchants.SettlementAccount), shown masked
 @staff_required("merchants.view_merchant", "merchants.add_merchant")
 def merchant_new(request: HttpRequest) -> HttpResponse:
     """Onboarding (商户入网): the service validates every field and writes nothing on error."""

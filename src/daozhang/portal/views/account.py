@@ -23,6 +23,7 @@ from daozhang.access.services import issue_api_key, revoke_api_key
 from daozhang.audit import services as audit
 from daozhang.core.errors import DomainError
 from daozhang.core.money import ppm_to_percent
+from daozhang.core.pan import carries_pan
 from daozhang.merchants import services as merchants
 from daozhang.merchants.models import BankAccountType, MerchantRole, SettlementAccount
 from daozhang.portal.menu import ACCOUNT_MANAGEMENT
@@ -73,6 +74,7 @@ def settlement_account(request: HttpRequest) -> HttpResponse:
                                                               "errors": {}, "q": {}})
 
 
+@carries_pan("account_number")  # encrypted at rest (merchants.SettlementAccount), shown masked
 @merchant_required
 @owner_only
 def settlement_account_change(request: HttpRequest) -> HttpResponse:
