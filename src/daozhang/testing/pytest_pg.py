@@ -1,4 +1,4 @@
-"""pytest plugin: with DAOZHANG_TEST_DB=postgres, run the suite on a throw-away server;
+"""pytest plugin: development mode; with DAOZHANG_TEST_DB=postgres, run the suite on a throw-away server;
 otherwise keep the SQLite test database in a temporary file that child processes can open.
 
 Loaded with `-p daozhang.testing.pytest_pg` so it runs before pytest-django reads the
@@ -14,6 +14,11 @@ import shutil
 import tempfile
 
 from daozhang.testing import pgserver
+
+# The suite runs in development mode (the embedded secrets, the sandboxes); the processes it
+# starts inherit it. Tests of production mode set DAOZHANG_MODE=production for their own
+# process or settings (tests/core/test_production_mode.py).
+os.environ["DAOZHANG_MODE"] = "development"
 
 _server = None
 if os.environ.get("DAOZHANG_TEST_DB") == "postgres" and not os.environ.get("DATABASE_URL"):
