@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import socket
-import stat
 import subprocess
 import sys
 import time
@@ -240,7 +239,7 @@ def test_a_production_server_sends_csp_hsts_secure_cookies_and_no_store(child_en
         assert headers["strict-transport-security"].startswith("max-age=31536000")
         assert "no-store" in headers["cache-control"]
         assert "Secure" in headers["set-cookie"] and "csrftoken" in headers["set-cookie"]
-        status, headers, body = _get(f"{base}/api/v1/balance", **https)  # an API answer, refused
+        status, headers, _ = _get(f"{base}/api/v1/balance", **https)  # an API answer, refused
         assert status == 401 and "no-store" in headers["cache-control"] and "content-security-policy" in headers
         status, headers, _ = _get(f"{base}/static/web/app.css", **https)  # static files stay cacheable
         assert status == 200 and "no-store" not in headers.get("cache-control", "")
