@@ -146,13 +146,12 @@ def _readable_accounts(payouts: list[Payout]) -> list[Payout]:
     a changed or dropped DAOZHANG_FIELD_KEYS never crashes a run or stops other merchants."""
     bad = [p for p in payouts if is_unreadable(p.account.account_number)]
     for p in bad:
+        # Alert messages hold 300 characters; the console adds the fix's command (core.alerts).
         raise_alert("account_unreadable", str(p.account_id),
-                    en=f"Payout {p.id} waits: the settlement account {p.account_id} of merchant {p.merchant_id} "
-                       "cannot be decrypted with any key in DAOZHANG_FIELD_KEYS. Add the key it was encrypted under "
-                       "after the new one (DAOZHANG_FIELD_KEYS=NEW,OLD), restart, run `daozhang rotate_field_keys`.",
-                    zh=f"出款 {p.id} 暂停：商户 {p.merchant_id} 的结算账户 {p.account_id} 无法用 DAOZHANG_FIELD_KEYS "
-                       "中的任何密钥解密。请把原密钥加在新密钥之后（DAOZHANG_FIELD_KEYS=新,旧），重启后运行 "
-                       "`daozhang rotate_field_keys`。")
+                    en=f"Payout {p.id} waits: account {p.account_id} is readable with no key in DAOZHANG_FIELD_KEYS. "
+                       "Fix: DAOZHANG_FIELD_KEYS=NEW,OLD, restart, run `daozhang rotate_field_keys`.",
+                    zh=f"出款 {p.id} 暂停：结算账户 {p.account_id} 无法用 DAOZHANG_FIELD_KEYS 中的密钥解密。"
+                       "处理：DAOZHANG_FIELD_KEYS=新,旧，重启后运行 `daozhang rotate_field_keys`。")
     if not bad:
         return payouts
     log.error("%d payouts wait: their account numbers cannot be decrypted (alert account_unreadable)", len(bad))
