@@ -306,16 +306,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # HTTPS (docs/operations.md#https). Production runs behind a TLS-terminating proxy: cookies
 # only over HTTPS, HSTS for a year (subdomains, preload), plain HTTP redirected (except the
-# health check, which a monitor on the host asks over HTTP), and the proxy's
-# X-Forwarded-Proto trusted, which the proxy must set (overwrite) on every request.
-# Development keeps plain HTTP. Each can be turned off by its variable.
+# health check, which a monitor on the host asks over HTTP). gunicorn (`daozhang serve`)
+# believes the proxy's X-Forwarded-Proto only from FORWARDED_ALLOW_IPS; another WSGI server
+# may have Django believe it (DAOZHANG_TRUST_X_FORWARDED_PROTO=1) only if the proxy
+# overwrites it on every request. Development keeps plain HTTP. Each has its variable.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("DAOZHANG_SECURE_COOKIES", not DEVELOPMENT)
 SECURE_HSTS_SECONDS = int(os.environ.get("DAOZHANG_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DAOZHANG_HSTS_SUBDOMAINS", not DEVELOPMENT)
 SECURE_HSTS_PRELOAD = _env_bool("DAOZHANG_HSTS_PRELOAD", not DEVELOPMENT)
 SECURE_SSL_REDIRECT = _env_bool("DAOZHANG_SSL_REDIRECT", not DEVELOPMENT)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if _env_bool("DAOZHANG_TRUST_X_FORWARDED_PROTO", not DEVELOPMENT):
+if _env_bool("DAOZHANG_TRUST_X_FORWARDED_PROTO", False):  # gunicorn already does, from FORWARDED_ALLOW_IPS
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DAOZHANG_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 X_FRAME_OPTIONS = "DENY"
