@@ -33,3 +33,13 @@ elif not os.environ.get("DATABASE_URL", "").startswith("postgres"):
 
 def pytest_report_header() -> str:
     return f"database: {os.environ.get('DATABASE_URL', 'sqlite (embedded default)')}"
+
+
+def pytest_configure() -> None:
+    # `testserver` (the host of Django's test client) is allowed only in the test process:
+    # settings never list it. Django's test runner adds it for the tests themselves; this
+    # also covers the client used at collection time (tests/api/test_api_race.py).
+    from django.conf import settings
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
