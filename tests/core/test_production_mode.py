@@ -300,3 +300,9 @@ for name in sorted(os.listdir(var)):
     if name.startswith("daozhang.sqlite3"):
         print(name, oct(stat.S_IMODE(os.stat(os.path.join(var, name)).st_mode)))
 """
+
+
+def test_the_page_head_carries_the_htmx_config_and_no_stray_text(client):
+    """base.html's note on htmx under the CSP is a template comment, not page text."""
+    html = client.get("/login/").content.decode()
+    assert "htmx-config" in html and "Content-Security-Policy" not in html and "{#" not in html
