@@ -8,6 +8,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
+# `make run`, `make demo`, `make test` and `make bench` run in development mode: the embedded
+# secrets, the demo and the sandboxes. Anything else (a service started by systemd, a bare
+# `daozhang …`) is in production mode unless DAOZHANG_MODE=development is set, and refuses
+# to start on those (docs/operations.md#production).
+run demo test test-sqlite test-postgres bench: export DAOZHANG_MODE := development
+
 .PHONY: run test test-checks test-sqlite test-postgres install lint typecheck bench demo clean system-deps
 
 $(UV):

@@ -83,7 +83,13 @@ def demo_secret(label: str) -> str:
 
 
 def load(days: int = 28, say: Callable[[str], None] = print) -> dict[str, str]:
-    """Load the demo; returns the credentials a newcomer needs."""
+    """Load the demo; returns the credentials a newcomer needs. Development mode only: its
+    logins and keys are printed and derived from public values (`daozhang demo` is refused
+    in production by a system check; this refuses any other caller)."""
+    from daozhang.core.mode import is_production
+
+    if is_production():
+        raise RuntimeError("the demo is refused in production (DAOZHANG_MODE=development for a demo)")
     rng = random.Random(20261122)  # noqa: S311 - demo data, reproducible
     creds = _staff()
     rows: list[tuple[Merchant, list[Terminal], DemoMerchant]] = []

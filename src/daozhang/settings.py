@@ -7,8 +7,6 @@ default, so that `make run` works on a fresh machine and production only sets va
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -27,20 +25,41 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Development or production (docs/operations.md#production). Production is the default, so
+# a server nobody configured refuses to start on the embedded secrets (core/checks.py)
+# instead of running on them silently; `make run`, `make test` and `make bench` set
+# development. Any value other than these two is refused by a check (daozhang.E001).
+DAOZHANG_MODE = os.environ.get("DAOZHANG_MODE", "production").strip().lower() or "production"
+DEVELOPMENT = DAOZHANG_MODE == "development"
+
 DEBUG = _env_bool("DAOZHANG_DEBUG", False)
-SECRET_KEY = os.environ.get("DAOZHANG_SECRET_KEY", "dev-only-insecure-secret-change-me")
+# Secrets. The embedded values below are public (they are in this file): they let a
+# development machine run with nothing set, and in production the system checks
+# (core/checks.py, daozhang.E002…) refuse to start any process while one is missing, is an
+# embedded default or is derived from another secret. Each is independent of the others.
+DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"
+DEV_PAN_TOKEN_KEY = "dev-only-pan-token-key-change-me"
+# A fixed, valid Fernet key for development only; never derived from SECRET_KEY, so
+# setting SECRET_KEY later does not make data already encrypted unreadable.
+DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="
+# What earlier versions derived from the embedded SECRET_KEY: development still reads (never
+# writes) a var/ database made by them; production refuses it like any embedded key.
+LEGACY_DEV_FIELD_KEY = "Z4Jo2dp7Zw7-jEFZrxsapy3PY5dVSEXejA8N84p15NI="
+SECRET_KEY = os.environ.get("DAOZHANG_SECRET_KEY", "").strip() or DEV_SECRET_KEY
 # Keyed token for card numbers (HMAC-SHA256). Separate from SECRET_KEY so it can be
 # rotated and kept in an HSM-backed store independently of session signing.
-PAN_TOKEN_KEY = os.environ.get("DAOZHANG_PAN_TOKEN_KEY", "dev-only-pan-token-key-change-me")
+PAN_TOKEN_KEY = os.environ.get("DAOZHANG_PAN_TOKEN_KEY", "").strip() or DEV_PAN_TOKEN_KEY
 # Encryption at rest of settlement bank account numbers (core/crypto.py): comma-separated
-# Fernet keys, the first encrypts, all decrypt. The default is derived from SECRET_KEY so
-# the embedded default works; production sets its own and keeps it.
-FIELD_ENCRYPTION_KEYS = [k.strip() for k in os.environ.get("DAOZHANG_FIELD_KEYS", "").split(",") if k.strip()] or [
-    base64.urlsafe_b64encode(hashlib.sha256(b"daozhang-field-key:" + SECRET_KEY.encode()).digest()).decode()
-]
+# Fernet keys, the first encrypts, all decrypt (rotation: docs/operations.md#key-rotation).
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in os.environ.get("DAOZHANG_FIELD_KEYS", "").split(",") if k.strip()
+] or ([DEV_FIELD_KEY, LEGACY_DEV_FIELD_KEY] if DEVELOPMENT else [DEV_FIELD_KEY])
+# Sandbox payment channels in production only for a pilot, with a warning at every start.
+PILOT_SANDBOX_CHANNELS = _env_bool("DAOZHANG_PILOT_SANDBOX_CHANNELS", False)
+# Django's test runner (pytest-django included) adds `testserver` itself while tests run.
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("DAOZHANG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-] + ["testserver"]
+    h.strip() for h in os.environ.get("DAOZHANG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,6 +98,8 @@ MIDDLEWARE = [
     "daozhang.core.edge.ApiEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files keep their long caching): CSP and no-store on the rest.
+    "daozhang.web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "daozhang.web.middleware.PageLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -226,8 +247,14 @@ SETTLEMENT_CHUNK = int(os.environ.get("DAOZHANG_SETTLEMENT_CHUNK", "1000"))
 SETTLEMENT_WRITERS = int(os.environ.get("DAOZHANG_SETTLEMENT_WRITERS", "2"))
 # A net below this is carried to the next batch instead of paid (bank transfers cost money).
 MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
-# Bank behind payouts, like the payment channels: a class path; the sandbox ships.
+# Bank behind payouts, like the payment channels: a class path. The sandbox bank (refused in
+# production) and the file bank (channels/file_bank.py: request files out, result files in)
+# ship. The file bank writes into the outbox, which the bank's transfer job empties, and
+# keeps its own copy of every file in the sent directory (its memory of what was sent).
 BANK_BACKEND = os.environ.get("DAOZHANG_BANK", "daozhang.channels.sandbox_bank.SandboxBank")
+BANK_OUTBOX_DIR = os.environ.get("DAOZHANG_BANK_OUTBOX", "")
+BANK_SENT_DIR = os.environ.get("DAOZHANG_BANK_SENT_DIR", "") or (
+    str(Path(BANK_OUTBOX_DIR).parent / (Path(BANK_OUTBOX_DIR).name + "-sent")) if BANK_OUTBOX_DIR else "")
 # Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
 PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
 
@@ -279,6 +306,28 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-# Behind TLS in production (docs/operations.md): cookies only over HTTPS.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("DAOZHANG_SECURE_COOKIES", False)
+# HTTPS (docs/operations.md#https). Production runs behind a TLS-terminating proxy: cookies
+# only over HTTPS, HSTS for a year (subdomains, preload), plain HTTP redirected (except the
+# health check, which a monitor on the host asks over HTTP). gunicorn (`daozhang serve`)
+# believes the proxy's X-Forwarded-Proto only from FORWARDED_ALLOW_IPS; another WSGI server
+# may have Django believe it (DAOZHANG_TRUST_X_FORWARDED_PROTO=1) only if the proxy
+# overwrites it on every request. Development keeps plain HTTP. Each has its variable.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("DAOZHANG_SECURE_COOKIES", not DEVELOPMENT)
+SECURE_HSTS_SECONDS = int(os.environ.get("DAOZHANG_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DAOZHANG_HSTS_SUBDOMAINS", not DEVELOPMENT)
+SECURE_HSTS_PRELOAD = _env_bool("DAOZHANG_HSTS_PRELOAD", not DEVELOPMENT)
+SECURE_SSL_REDIRECT = _env_bool("DAOZHANG_SSL_REDIRECT", not DEVELOPMENT)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if _env_bool("DAOZHANG_TRUST_X_FORWARDED_PROTO", False):  # gunicorn already does, from FORWARDED_ALLOW_IPS
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DAOZHANG_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every page and answer (web.middleware.SecurityHeadersMiddleware),
+# in both modes so that development and the browser tests see what production sends. Only
+# our own files: no inline script or style and no eval (htmx's eval features are switched
+# off in web/base.html), nothing from another origin, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -16,6 +16,11 @@ SELF_RESOLVING: dict[str, tuple[str, str, str]] = {
     "calendar_gap": ("导入该年官方放假安排后自动关闭，在服务器上运行：",
                      "Closes by itself once the year's official schedule is loaded; on the server run:",
                      "daozhang calendar load FILE"),
+    "account_unreadable": ("把加密该账号的原密钥加回 DAOZHANG_FIELD_KEYS（新密钥在前）并重启，"
+                           "出款即自动恢复，然后运行：",
+                           "Closes by itself once the account's payout is sent: put the key it was encrypted under "
+                           "back in DAOZHANG_FIELD_KEYS (after the new one), restart, then run:",
+                           "daozhang rotate_field_keys"),
     "payout_stuck": ("银行受理该笔出款后自动关闭；请联系银行或检查出款通道。",
                      "Closes by itself once the bank accepts the payout; contact the bank or check the payout channel.",
                      ""),

@@ -8,7 +8,9 @@ separately from the session secret.
 
 Keys (`DAOZHANG_FIELD_KEYS`, comma-separated Fernet keys): the first encrypts, all
 decrypt, so a key is rotated by putting a new one first and running
-`daozhang rotate_field_keys`, then dropping the old one.
+`daozhang rotate_field_keys`, then dropping the old one. They are independent of
+SECRET_KEY (production refuses a derived or embedded one: core/checks.py). A value no key
+decrypts reads as `Unreadable` instead of raising, so one bad row cannot stop every payout.
 """
 
 from __future__ import annotations
@@ -16,9 +18,28 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
+
+
+class Unreadable(str):
+    """A stored value that no key in DAOZHANG_FIELD_KEYS decrypts (a key was changed or
+    dropped before `rotate_field_keys` ran). It reads as an empty string, so no page crashes
+    and nothing can be sent to a bank with it (callers that send check `is_unreadable`), and
+    it keeps the stored token: saving the row writes the token back unchanged, so putting
+    the right key back makes the value readable again."""
+
+    token: str
+
+    def __new__(cls, token: str) -> Unreadable:
+        obj = super().__new__(cls, "")
+        obj.token = token
+        return obj
+
+
+def is_unreadable(value: object) -> bool:
+    return isinstance(value, Unreadable)
 
 
 @cache
@@ -52,9 +73,16 @@ class EncryptedCharField(models.TextField):
     """
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        return decrypt(value) if value else value
+        if not value:
+            return value
+        try:
+            return decrypt(value)
+        except InvalidToken:
+            return Unreadable(value)
 
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, Unreadable):
+            return value.token
         value = super().get_prep_value(value)
         return encrypt(value) if value else value
 

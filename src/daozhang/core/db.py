@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -95,3 +96,42 @@ def fresh_temp_table(name: str, columns: Sequence[tuple[str, str]]) -> None:
     with connection.cursor() as cur:
         cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({cols})")
         cur.execute(f"DELETE FROM {name}")  # noqa: S608 - a constant name
+
+
+def _sqlite_path(settings_dict: Any) -> str | None:
+    name = str(settings_dict.get("NAME") or "")
+    if settings_dict.get("ENGINE") != "django.db.backends.sqlite3" or not name or name == ":memory:" \
+            or name.startswith("file:"):
+        return None
+    return name
+
+
+def create_private_sqlite_file() -> None:
+    """Create the embedded database file readable by its owner only (0600) before SQLite
+    creates it with the umask's mode (usually world-readable): the file holds the books,
+    the audit trail and personal data. Its -wal and -shm files take the file's mode."""
+    import os
+
+    from django.conf import settings
+
+    path = _sqlite_path(settings.DATABASES["default"])
+    if path and not os.path.exists(path) and os.path.isdir(os.path.dirname(path) or "."):
+        # Another process may make it first: private_sqlite_files() then fixes its mode.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def private_sqlite_files(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """On each new SQLite connection: the database file and its -wal/-shm/-journal 0600
+    (a file made by an older version, by the test runner, or restored from a backup)."""
+    import os
+    import stat
+
+    path = _sqlite_path(connection.settings_dict)
+    if not path:
+        return
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        # Missing (no -journal in WAL mode), or not ours (a shared read-only file): leave it.
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(os.stat(name).st_mode) & 0o077:
+                os.chmod(name, 0o600)

@@ -25,6 +25,8 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
         return account
     answer = get_bank().verify(PayeeAccount(account.holder_name, account.account_number, account.bank_name,
                                             account.account_type))  # BankUnavailable: stays pending, retried
+    if answer.state == TransferState.ACCEPTED:
+        return account  # no verdict (the file bank cannot verify): stays pending until staff verify it
     merchant = account.merchant
     with transaction.atomic():
         locked = SettlementAccount.objects.select_for_update().get(id=account.id)

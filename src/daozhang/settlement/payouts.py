@@ -28,6 +28,7 @@ from daozhang.audit import services as audit
 from daozhang.channels.bank import BankUnavailable, PayeeAccount, TransferResult, TransferState, get_bank
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert, resolve_alerts
+from daozhang.core.crypto import is_unreadable
 from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
@@ -107,6 +108,7 @@ def submit_many(payouts: list[Payout]) -> dict[uuid.UUID, str]:
     The bank is first asked which of them it already has (a run that crashed after sending),
     so nothing is sent twice.
     """
+    payouts = _readable_accounts(payouts)
     if not payouts:
         return {}
     bank = get_bank()
@@ -134,7 +136,26 @@ def submit_many(payouts: list[Payout]) -> dict[uuid.UUID, str]:
             status=BatchStatus.IN_TRANSIT, updated_at=now)
         # The bank took them after all: an alert about them being stuck is over.
         resolve_alerts("payout_stuck", [str(p.id) for p in locked])
+        resolve_alerts("account_unreadable", [str(p.account_id) for p in payouts])
     return states
+
+
+def _readable_accounts(payouts: list[Payout]) -> list[Payout]:
+    """The payouts whose account number can be decrypted. The others stay as they are (sent
+    by the first run after the key is fixed) and each account raises an alert naming the fix:
+    a changed or dropped DAOZHANG_FIELD_KEYS never crashes a run or stops other merchants."""
+    bad = [p for p in payouts if is_unreadable(p.account.account_number)]
+    for p in bad:
+        # Alert messages hold 300 characters; the console adds the fix's command (core.alerts).
+        raise_alert("account_unreadable", str(p.account_id),
+                    en=f"Payout {p.id} waits: account {p.account_id} is readable with no key in DAOZHANG_FIELD_KEYS. "
+                       "Fix: DAOZHANG_FIELD_KEYS=NEW,OLD, restart, run `daozhang rotate_field_keys`.",
+                    zh=f"出款 {p.id} 暂停：结算账户 {p.account_id} 无法用 DAOZHANG_FIELD_KEYS 中的密钥解密。"
+                       "处理：DAOZHANG_FIELD_KEYS=新,旧，重启后运行 `daozhang rotate_field_keys`。")
+    if not bad:
+        return payouts
+    log.error("%d payouts wait: their account numbers cannot be decrypted (alert account_unreadable)", len(bad))
+    return [p for p in payouts if not is_unreadable(p.account.account_number)]
 
 
 def _retry_later(payout: Payout) -> str:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 from daozhang.core import pan
 
@@ -69,3 +70,26 @@ class PanFormMiddleware:
         lang = "zh-hans" if str(getattr(request, "LANGUAGE_CODE", "zh-hans")).startswith("zh") else "en"
         return render(request, "web/pan_refused.html", {"field": err.field, "message": err.message(lang)},
                       status=400)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and `Cache-Control: no-store` on every dynamic answer.
+
+    Every page of the portal and the console and every API answer shows money or personal
+    data, so none may be kept by a browser's or a proxy's cache (a shared computer's back
+    button, a corporate proxy): `no-store`, unless a view set its own Cache-Control. Static
+    files are served above this middleware (WhiteNoise) and keep their caching. The CSP is
+    settings.CONTENT_SECURITY_POLICY; a view may set its own.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = str(getattr(settings, "CONTENT_SECURITY_POLICY", ""))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy:
+            response.headers.setdefault("Content-Security-Policy", self.policy)
+        if "Cache-Control" not in response.headers:
+            add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
+        return response
