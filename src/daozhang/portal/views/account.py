@@ -64,7 +64,8 @@ def _accounts(request: HttpRequest) -> dict[str, Any]:
     pending = accounts.pending_accounts().filter(merchant=m).order_by("-created_at").first()
     history = list(SettlementAccount.objects.filter(merchant=m, is_current=False).order_by("-created_at")[:10])
     # The change to show step by step: the one on its way, else the latest one that ended.
-    shown = pending or next((a for a in history if a.requested_by), None)
+    shown = pending or SettlementAccount.objects.filter(merchant=m).exclude(requested_by="").order_by(
+        "-created_at").first()
     return {
         "current": SettlementAccount.objects.filter(merchant=m, is_current=True).first(),
         "pending": pending,
