@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "daozhang.merchants",
     "daozhang.terminals",
     "daozhang.channels",
+    "daozhang.approvals",
     "daozhang.payments",
     "daozhang.settlement",
     "daozhang.notifications",
@@ -257,6 +258,21 @@ BANK_SENT_DIR = os.environ.get("DAOZHANG_BANK_SENT_DIR", "") or (
     str(Path(BANK_OUTBOX_DIR).parent / (Path(BANK_OUTBOX_DIR).name + "-sent")) if BANK_OUTBOX_DIR else "")
 # Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
 PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
+
+# Four-eyes approval (approvals, docs/console.md#approvals): a request not decided within
+# this many hours expires, and nothing it asked for is done.
+APPROVAL_TTL_HOURS = float(os.environ.get("DAOZHANG_APPROVAL_TTL_HOURS", "72"))
+# A manual adjustment whose absolute amount is above this (fen; default ¥5,000) waits for a
+# second staff member's approval and books nothing until then.
+ADJUSTMENT_APPROVAL_FEN = int(os.environ.get("DAOZHANG_ADJUSTMENT_APPROVAL_FEN", "500000"))
+# Settlement-account changes (settlement.accounts, docs/portal.md): the owner confirms with a
+# one-time code sent to the merchant's registered phone (else e-mail), valid this long, this
+# many tries; at most this many change requests per merchant a day. Which changes also need a
+# second staff member: "risky" (a switch to a personal account or a new holder), "all", "none".
+ACCOUNT_CHANGE_CODE_SECONDS = int(os.environ.get("DAOZHANG_ACCOUNT_CHANGE_CODE_SECONDS", "600"))
+ACCOUNT_CHANGE_CODE_ATTEMPTS = int(os.environ.get("DAOZHANG_ACCOUNT_CHANGE_CODE_ATTEMPTS", "5"))
+ACCOUNT_CHANGES_PER_DAY = int(os.environ.get("DAOZHANG_ACCOUNT_CHANGES_PER_DAY", "5"))
+ACCOUNT_CHANGE_REVIEW = os.environ.get("DAOZHANG_ACCOUNT_CHANGE_REVIEW", "risky")
 
 # The outbox (core.events, docs/notifications.md): events are delivered to subscribers by
 # the worker. A claim is a lease of this many seconds (longer than any one delivery: a

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from daozhang.core.alerts import raise_alert
 from daozhang.risk.services import hold_funds
+from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.models import SettlementBatch
 from daozhang.support.services import open_case
 from tests.browser.conftest import assert_usable
@@ -56,6 +57,7 @@ def test_every_portal_and_console_page_is_usable_on_a_phone(make_merchant, monke
                      actor="shopkeeper")
     raise_alert("payout_stuck", "demo", en="A payout is stuck at the bank.", zh="一笔出款卡在银行。")
     batch = SettlementBatch.objects.get(merchant=kit.merchant)
+    approval = adjust(merchant_id=kit.merchant.id, amount=900_000, reason="补差 compensation", actor="staff:fin9")
     page = phone_page
 
     _login(page, "shopkeeper")
@@ -79,5 +81,6 @@ def test_every_portal_and_console_page_is_usable_on_a_phone(make_merchant, monke
                f"/console/merchants/{m}/adjustments/new/", f"/console/holds/{hold.id}/release/",
                "/console/terminals/", "/console/terminals/new/", f"/console/terminals/{kit.terminal.pk}/bind/",
                f"/console/terminals/{kit.terminal.pk}/status/", "/console/payouts/", "/console/alerts/",
-               "/console/cases/", f"/console/cases/{case.id}/", "/console/audit/"]
+               "/console/cases/", f"/console/cases/{case.id}/", "/console/audit/", "/console/approvals/",
+               f"/console/approvals/{approval.id}/"]
     _audit(page, shots, console, "console")

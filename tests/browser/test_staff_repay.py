@@ -4,11 +4,14 @@ the money arrived — each step in the browser, on a phone-width screen."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from daozhang.audit.models import AuditEvent
 from daozhang.merchants.services import BankAccountInput
+from daozhang.notifications.models import SandboxMessage
 from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.payouts import run_payouts
 from daozhang.settlement.tasks import verify_pending_accounts
@@ -33,8 +36,9 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     from tests.settlement_helpers import Clock
 
     clock = Clock(monkeypatch)
-    kit = make_merchant(bank_account=BankAccountInput(holder_name="测试花店", account_number="6222000011110002",
-                                                      bank_name="工商银行", account_type="corporate"))
+    kit = make_merchant(legal_name="测试花店有限公司", bank_account=BankAccountInput(
+        holder_name="测试花店有限公司", account_number="6222000011110002", bank_name="工商银行",
+        account_type="corporate"))
     portal_user(kit.merchant.id, "flowers")
     finance = django_user_model.objects.create_user("fin1", password=PASSWORD, is_staff=True)
     finance.groups.add(Group.objects.get(name="财务"))
@@ -66,11 +70,16 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     expect(page.locator("#cause")).to_have_attribute("data-cause", "held")
     shots(page, "merchant-sees-held")
     page.goto("/portal/me/settlement-account/")
-    page.get_by_label("户名").fill("测试花店")
+    page.get_by_label("户名").fill("测试花店有限公司")
     page.get_by_label("银行账号").fill("6222000011113333")
     page.get_by_label("开户银行").fill("工商银行")
     page.get_by_role("button", name="提交变更").click()
     expect(page.locator("#pending-account")).to_be_visible()
+    # The code went to the merchant's registered phone (the sandbox SMS keeps what it sent).
+    sms = SandboxMessage.objects.filter(recipient=kit.merchant.contact_phone, body__contains="验证码").get()
+    page.get_by_label("6 位验证码").fill(re.search(r"验证码：(\d{6})", sms.body).group(1))
+    page.locator("#code-submit").click()
+    expect(page.locator("#change-timeline [aria-current=step]")).to_contain_text("银行验证中")
     assert_usable(page)
     shots(page, "account-change-pending")
     verify_pending_accounts.call()  # the worker asks the bank to verify the new account

@@ -34,6 +34,7 @@ from daozhang.payments.importer import COLUMNS, import_file
 from daozhang.settlement.accounts import verify_account_change
 from daozhang.settlement.models import Payout
 from daozhang.settlement.payout_files import import_results
+from tests.account_helpers import change_account
 from tests.conftest import card
 from tests.settlement_helpers import Clock
 
@@ -81,10 +82,9 @@ def run_flows(make_merchant: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert clock.pay(2026, 11, 3).paid == 1
     # The owner changes to another debit card; the sandbox bank verifies it; the next payout goes there.
     clock.at(2026, 11, 3, 10, 0)
-    change = merchants.request_account_change(merchant_id=kit.merchant.id, actor="merchant:owner",
-                                              data=merchants.BankAccountInput(
-                                                  holder_name="王小明", account_number=spaced(PERSONAL_NEW, " "),
-                                                  bank_name="中国农业银行", account_type="personal"))
+    change = change_account(kit.merchant, merchants.BankAccountInput(
+        holder_name="王小明", account_number=spaced(PERSONAL_NEW, " "), bank_name="中国农业银行",
+        account_type="personal"))  # the owner's code and a second staff member's approval, as it must go
     assert verify_account_change(account_id=change.id).is_current
     assert kit.sale(23400).status_code == 201
     clock.settle(2026, 11, 3)

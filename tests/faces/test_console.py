@@ -30,6 +30,7 @@ from daozhang.support.models import CaseEvent, SupportCase
 from daozhang.support.services import open_case
 from daozhang.terminals import services as terminals
 from daozhang.terminals.models import Terminal
+from tests.account_helpers import change_account
 from tests.conftest import valid_uscc
 from tests.settlement_helpers import Clock
 
@@ -347,10 +348,9 @@ def test_repay_of_a_returned_batch_after_the_account_was_corrected_is_paid(make_
     assert "¥298.50" in page  # 300.00 − 0.5% fee, shown with |yuan
     # Finance holds it while the merchant fixes the account, so verification does not pay it by itself.
     c.post(reverse("console:batch_hold", args=[b.id]), {"reason": "等待商户更正账户"})
-    account = merchants.request_account_change(
-        merchant_id=kit.merchant.id, actor="merchant:test",
-        data=merchants.BankAccountInput(holder_name="测试", account_number="6222000011119999", bank_name="工商银行",
-                                        account_type="corporate"))
+    account = change_account(kit.merchant, merchants.BankAccountInput(
+        holder_name=kit.merchant.legal_name, account_number="6222000011119999", bank_name="工商银行",
+        account_type="corporate"))
     verify_account_change(account_id=account.id)
     b.refresh_from_db()
     assert b.status == BatchStatus.HELD

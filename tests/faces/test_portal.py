@@ -232,16 +232,23 @@ def test_account_change_is_checked_pending_then_verified(shop, clock):
     c = logged_in("owner1")
     page = c.get("/portal/me/settlement-account/").content.decode()
     token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page).group(1)
+    legal = shop.merchant.legal_name
     bad = c.post("/portal/me/settlement-account/change/", {
-        "holder_name": "测试商户", "account_number": "12", "bank_name": "工商银行", "account_type": "corporate",
+        "holder_name": legal, "account_number": "12", "bank_name": "工商银行", "account_type": "corporate",
         "form_token": token})
     assert bad.status_code == 400 and 'id="err-number"' in bad.content.decode()
-    assert SettlementAccount.objects.filter(merchant=shop.merchant).count() == 1  # nothing written
-    ok = c.post("/portal/me/settlement-account/change/", {
+    not_ours = c.post("/portal/me/settlement-account/change/", {  # a company is paid in its own name only
         "holder_name": "测试商户", "account_number": "6222000011113333", "bank_name": "工商银行",
         "account_type": "corporate", "form_token": token})
+    assert not_ours.status_code == 400 and 'id="err-holder"' in not_ours.content.decode()
+    assert legal in not_ours.content.decode()
+    assert SettlementAccount.objects.filter(merchant=shop.merchant).count() == 1  # nothing written
+    ok = c.post("/portal/me/settlement-account/change/", {
+        "holder_name": legal, "account_number": "6222000011113333", "bank_name": "工商银行",
+        "account_type": "corporate", "form_token": token})
     assert ok.status_code == 302
-    assert 'id="pending-account"' in c.get("/portal/me/settlement-account/").content.decode()
+    page = c.get("/portal/me/settlement-account/").content.decode()
+    assert 'id="pending-account"' in page and 'id="code-form"' in page
     assert AuditEvent.objects.filter(action="settlement_account.change_requested",
                                      actor="merchant-user:owner1").exists()
 

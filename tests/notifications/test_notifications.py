@@ -46,6 +46,11 @@ CASES = [
      "We opened case CS2026110200001 and will answer you: 没到账"),
     ("case_resolved", {"case_no": "CS1", "note": "已重新出款", "case_id": "c"},
      "工单 CS1 已处理完毕：已重新出款", "Case CS1 is resolved: 已重新出款"),
+    ("account_change_requested", {"holder": "张三", "account": "6222 **** 0004", "account_id": "a"},
+     "商户门户中提交了将结算账户变更为 张三 6222 **** 0004 的申请，确认验证码并经审核、银行验证后生效。"
+     "如非本人操作，请立即联系客服。",
+     "A change of your settlement account to 张三 6222 **** 0004 was requested in the portal; it takes effect only "
+     "after the code is confirmed, it is reviewed and the bank verifies it. If this was not you, call us now."),
     ("account_rejected", {"reason": "户名不符", "account_id": "a"},
      "您的新结算账户未通过验证：户名不符。", "Your new settlement account was not verified: 户名不符."),
     ("account_verified", {"account": "****0002", "repaid": 2, "account_id": "a"},

@@ -12,12 +12,12 @@ from daozhang.dates.calendar import CalendarGap
 from daozhang.ledger.accounts import merchant_payout_due
 from daozhang.ledger.models import Account
 from daozhang.ledger.selectors import check_ledger, merchant_payable_balance
-from daozhang.merchants import services as merchants
 from daozhang.notifications.models import Notification
 from daozhang.settlement.accounts import verify_account_change
 from daozhang.settlement.models import Payout, SettlementBatch
 from daozhang.settlement.payouts import run_payouts
 from daozhang.settlement.runs import run_settlement
+from tests.account_helpers import change_account
 from tests.settlement_helpers import Clock
 
 D = dt.date
@@ -130,10 +130,9 @@ def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant,
     assert Notification.objects.filter(kind="payout_returned", body_zh__contains="已销户").exists()
     assert run_payouts().submitted == 0  # not re-sent to the same closed account
 
-    account = merchants.request_account_change(
-        merchant_id=kit.merchant.id, actor="merchant:test",
-        data=BankAccountInput(holder_name="测试", account_number="6222000011119999", bank_name="工商银行",
-                              account_type="corporate"))
+    account = change_account(kit.merchant, BankAccountInput(
+        holder_name=kit.merchant.legal_name, account_number="6222000011119999", bank_name="工商银行",
+        account_type="corporate"))
     verify_account_change(account_id=account.id)
     b.refresh_from_db()
     assert b.status == "due"

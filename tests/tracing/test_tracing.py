@@ -17,6 +17,7 @@ from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.runs import run_settlement
 from daozhang.support.models import SupportCase
 from daozhang.tracing.causes import catalogue
+from tests.account_helpers import change_account
 from tests.settlement_helpers import Clock
 
 D = dt.date
@@ -101,8 +102,9 @@ def test_in_transit_bank_outage_returned_and_account_change(make_merchant, clock
     body = trace(kit, f"batches/{batch.id}")
     assert body["cause"]["code"] == "payout_returned" and "does not exist" in body["cause"]["explanation"]
     assert "account number" in body["cause"]["next_step"]
-    merchants.request_account_change(merchant_id=kit.merchant.id, actor="merchant", data=BankAccountInput(
-        holder_name="测试", account_number="6222000011118888", bank_name="工商银行", account_type="corporate"))
+    change_account(kit.merchant, BankAccountInput(
+        holder_name=kit.merchant.legal_name, account_number="6222000011118888", bank_name="工商银行",
+        account_type="corporate"))
     assert trace(kit, f"batches/{batch.id}")["cause"]["code"] == "account_change_pending"
 
 

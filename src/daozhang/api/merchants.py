@@ -6,7 +6,6 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from django.db import transaction
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
@@ -21,7 +20,6 @@ from daozhang.core.money import Money
 from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants import services
 from daozhang.merchants.models import Merchant
-from daozhang.settlement.tasks import verify_pending_accounts
 
 router = Router(tags=["merchant 商户"])
 staff_router = Router(tags=["staff: merchants 运营：商户"])
@@ -85,34 +83,21 @@ class BankAccountIn(Schema):
     bank_branch_code: Cnaps = ""
 
 
-class AccountChangeIn(BankAccountIn):
-    pass
-
-
-class AccountChangeOut(Schema):
-    id: uuid.UUID
-    account: str
-    holder_name: str
-    status: str
-    reason: str
-
-
 # Published under the settlement tag, with the operationId it had in settlement/api.py.
-@router.post("/settlement-account/changes", response={201: AccountChangeOut, **ERRORS},
+# Issue 11, item 2: a till's API key set a personal account in another person's name and
+# the next payout would have gone there. Changes of where money is paid are made by the
+# merchant's owner signed in to the portal, confirmed by a code sent to the registered
+# contact (settlement.accounts); this endpoint stays, so a client calling it learns why.
+@router.post("/settlement-account/changes", response=ERRORS,
              tags=["settlement 结算"], operation_id="daozhang_settlement_api_change_account",
-             summary="Change the settlement bank account (verified by the bank before use) 变更结算账户")
-def change_account(request: MerchantRequest, body: AccountChangeIn) -> HttpResponse:
-    m = request.merchant
-
-    def run() -> tuple[int, object]:
-        acct = services.request_account_change(
-            merchant_id=m.id, data=services.BankAccountInput(**body.model_dump()),
-            actor=f"api-key:{request.api_key.prefix}")
-        transaction.on_commit(verify_pending_accounts.enqueue)
-        return 201, {"id": str(acct.id), "account": acct.masked_number, "holder_name": acct.holder_name,
-                     "status": "pending_verification", "reason": ""}
-
-    return idempotent(request, f"merchant:{m.id}", run)
+             openapi_extra={"x-daozhang-no-op": True},
+             summary="Change the settlement account: not with an API key (owners, portal) 变更结算账户：仅限门户",
+             description="Always 403 `account_change_needs_owner`, before the body is read, and nothing is "
+                         "written: an API key is a till's credential and cannot change where the merchant is "
+                         "paid. The merchant's owner changes it in the portal (Me → Settlement account), "
+                         "confirmed by a one-time code sent to the registered phone or e-mail.")
+def change_account(request: MerchantRequest) -> HttpResponse:
+    raise DomainError("account_change_needs_owner", "authorization", status=403)
 
 
 class OnboardIn(Schema):

@@ -10,7 +10,8 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from daozhang.access.api_auth import MerchantRequest, StaffPermission, StaffRequest, require_perm
-from daozhang.core.errors import DomainError
+from daozhang.approvals.models import ApprovalRequest
+from daozhang.core.errors import DomainError, pick_language
 from daozhang.core.http import ERRORS, STAFF_ERRORS, idempotent
 from daozhang.core.inputs import BusinessDate, Limit, SignedAmountFen, Text
 from daozhang.merchants.models import Merchant
@@ -137,15 +138,31 @@ def _staff_scope(request: StaffRequest) -> str:
     return f"staff:{request.staff_user.id}"
 
 
+PENDING_ZH = "金额超过单人调账上限，已提交另一位员工复核（运营控制台 → 待复核），批准前不入账。"
+PENDING_EN = ("Above the single-approver limit: sent to a second staff member (console → Approvals); nothing is "
+              "booked until it is approved.")
+
+
 @staff_router.post("/merchants/{merchant_id}/adjustments", auth=StaffPermission("settlement.add_adjustment"),
-                   response={201: dict, **STAFF_ERRORS},
-                   summary="Manual adjustment 人工调账")
+                   response={201: dict, 202: dict, **STAFF_ERRORS},
+                   summary="Manual adjustment 人工调账",
+                   description="201 with the adjustment when it is booked. Above the approval limit "
+                               "(`DAOZHANG_ADJUSTMENT_APPROVAL_FEN`, default ¥5,000) nothing is booked: 202 with "
+                               "`status: pending_approval` and the approval request's id; a second staff member "
+                               "with `settlement.approve_adjustment` approves it in the console (Approvals 待复核).")
 def manual_adjustment(request: StaffRequest, merchant_id: uuid.UUID, body: AdjustIn) -> HttpResponse:
     actor = require_perm(request, "settlement.add_adjustment")
+    zh = pick_language(request.headers.get("Accept-Language")).startswith("zh")
 
     def run() -> tuple[int, object]:
-        a = adjust(merchant_id=merchant_id, amount=body.amount, reason=body.reason, actor=actor)
-        return 201, {"id": str(a.id), "amount": a.amount, "settlement_date": a.settlement_date.isoformat()}
+        a = adjust(merchant_id=merchant_id, amount=body.amount, reason=body.reason, actor=actor,
+                   actor_user_id=request.staff_user.pk)
+        if isinstance(a, ApprovalRequest):
+            return 202, {"status": "pending_approval", "approval_id": str(a.id), "amount": body.amount,
+                         "expires_at": a.expires_at.isoformat(),
+                         "message": PENDING_ZH if zh else PENDING_EN}
+        return 201, {"id": str(a.id), "amount": a.amount, "settlement_date": a.settlement_date.isoformat(),
+                     "status": "booked"}
 
     return idempotent(request, _staff_scope(request), run)
 

@@ -47,6 +47,8 @@ RISK = Role("风控", "Risk", "risk", (
     "risk.view_riskhold", "risk.add_riskhold", "risk.change_riskhold",
     "support.view_supportcase",
     "audit.view_auditevent",
+    # the second person on a risky settlement-account change (a personal account, a new holder)
+    "approvals.view_approvalrequest", "merchants.approve_account_change",
 ))
 FINANCE = Role("财务", "Finance", "finance", (
     *_VIEW_MERCHANTS,
@@ -54,6 +56,8 @@ FINANCE = Role("财务", "Finance", "finance", (
     "settlement.view_settlementbatch", "settlement.change_settlementbatch",  # re-pay, hold
     "settlement.view_payout",
     "settlement.view_adjustment", "settlement.add_adjustment",
+    # four eyes: one finance user asks for a large adjustment, another approves it (approvals)
+    "approvals.view_approvalrequest", "settlement.approve_adjustment",
     "dates.view_calendaryear",
     "risk.view_riskhold",
     "core.view_alert", "core.change_alert",

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from daozhang.console.views import alerts, audit, cases, deliveries, home, merchants, payouts, risk, terminals
+from daozhang.console.views import (
+    alerts,
+    approvals,
+    audit,
+    cases,
+    deliveries,
+    home,
+    merchants,
+    payouts,
+    risk,
+    terminals,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -19,6 +30,8 @@ urlpatterns = [
     path("payouts/", payouts.payout_list, name="payouts"),
     path("payouts/<uuid:batch_id>/repay/", payouts.batch_repay, name="batch_repay"),
     path("payouts/<uuid:batch_id>/hold/", payouts.batch_hold, name="batch_hold"),
+    path("approvals/", approvals.approval_list, name="approvals"),
+    path("approvals/<uuid:request_id>/", approvals.approval_detail, name="approval"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:alert_id>/resolve/", alerts.alert_resolve, name="alert_resolve"),
     path("cases/", cases.case_list, name="cases"),

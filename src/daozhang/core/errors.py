@@ -47,6 +47,57 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Give only the masked number (first six and last four digits).",
         "{field} 含有完整银行卡号，此处不予接受，未做任何保存。请只提供掩码卡号（前六位和后四位）。",
     ),
+    # Settlement-account changes (settlement.accounts) and four-eyes approval (approvals).
+    "account_change_needs_owner": (
+        "An API key cannot change where the merchant is paid: an API key is a till's credential. The merchant's "
+        "owner changes the settlement account signed in to the portal (Me → Settlement account), confirmed by a "
+        "code sent to the registered phone or e-mail.",
+        "API 密钥不能变更结算账户：API 密钥是收银终端的凭据。请由商户负责人登录商户门户（我的 → 结算账户）办理，"
+        "并以发送到预留手机或邮箱的验证码确认。",
+    ),
+    "owner_only": (
+        "Only the merchant's owner, signed in, may change the settlement account.",
+        "只有已登录的商户负责人可以变更结算账户。",
+    ),
+    "holder_not_legal_name": (
+        "For a company (corporate account) the account holder must be the merchant's legal name, {legal_name}.",
+        "对公账户的户名须与商户营业执照名称一致：{legal_name}。",
+    ),
+    "too_many_account_changes": (
+        "Too many settlement-account changes were requested today ({limit} a day); try again tomorrow or "
+        "call us.",
+        "今日结算账户变更申请次数已达上限（每日 {limit} 次），请明日再试或联系客服。",
+    ),
+    "code_not_sent": (
+        "The confirmation code could not be sent to {recipient}; nothing was changed. Try again later.",
+        "验证码未能发送到 {recipient}，未做任何变更，请稍后再试。",
+    ),
+    "no_code_pending": (
+        "No settlement-account change is waiting for a code: request the change again.",
+        "没有待输入验证码的结算账户变更，请重新提交变更。",
+    ),
+    "code_wrong": (
+        "The code is not right; {left} attempt(s) left.",
+        "验证码不正确，还可尝试 {left} 次。",
+    ),
+    "code_expired": (
+        "The code has expired; the change was cancelled. Request it again for a new code.",
+        "验证码已过期，本次变更已取消。请重新提交变更以获取新验证码。",
+    ),
+    "code_attempts_exceeded": (
+        "Too many wrong codes; the change was cancelled. Request it again for a new code.",
+        "验证码错误次数过多，本次变更已取消。请重新提交变更以获取新验证码。",
+    ),
+    "maker_cannot_approve": (
+        "You asked for this yourself: a second person must approve or reject it.",
+        "此申请由您本人提交，须由另一人复核批准或驳回。",
+    ),
+    "approval_decided": ("This request was already decided: {status}.", "此申请已处理：{status}。"),
+    "approval_expired": (
+        "This request was not reviewed in time and has expired; nothing was done.",
+        "此申请未在时限内复核，已过期，未执行任何操作。",
+    ),
+    "approval_kind_unknown": ("No handler is registered for requests of kind {kind}.", "{kind} 类申请未注册处理程序。"),
     "bad_last4": ("Give exactly the last four digits of the card.", "请填写卡号后四位数字。"),
     "weak_password": ("The password is too weak: {detail}", "密码强度不足：{detail}"),
     "calendar_gap": (

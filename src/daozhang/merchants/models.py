@@ -67,10 +67,27 @@ class Merchant(models.Model):
     def __str__(self) -> str:
         return f"{self.short_name} {self.merchant_no}"
 
+    @property
+    def is_company(self) -> bool:
+        """A company (企业), not an individual business (个体工商户): read from the USCC, whose
+        first two characters are the registering authority and the entity type, "92" being
+        an individual business. A company is paid only into an account in its legal name."""
+        return not self.uscc.startswith("92")
+
 
 class BankAccountType(models.TextChoices):
     CORPORATE = "corporate", "Corporate 对公"
     PERSONAL = "personal", "Personal 对私"
+
+
+class AccountStage(models.TextChoices):
+    """Where a settlement account is on its way to being paid into (settlement.accounts)."""
+
+    AWAITING_CODE = "awaiting_code", "Awaiting the owner's code 待输入验证码"
+    AWAITING_REVIEW = "awaiting_review", "Awaiting staff review 待运营复核"
+    VERIFYING = "verifying", "Bank verification 银行验证中"
+    VERIFIED = "verified", "Verified 已生效"
+    REJECTED = "rejected", "Not accepted 未通过"
 
 
 class SettlementAccount(models.Model):
@@ -91,8 +108,22 @@ class SettlementAccount(models.Model):
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A change's way in (settlement.accounts): the owner's one-time code (hashed, never
+    # stored in clear), then a second staff member when the change is risky, then the bank.
+    # Only the bank's yes sets `verified_at` and `is_current`.
+    stage = models.CharField(max_length=16, choices=AccountStage.choices, default=AccountStage.AWAITING_CODE)
+    requested_by = models.CharField(max_length=120, blank=True, default="")
+    requested_by_user_id = models.BigIntegerField(null=True, blank=True)
+    code_hash = models.CharField(max_length=128, blank=True, default="")
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    code_sent_to = models.CharField(max_length=200, blank=True, default="")  # masked
+    code_confirmed_at = models.DateTimeField(null=True, blank=True)
+    review_reasons = models.JSONField(default=list, blank=True)  # why a second person must look
+    approval_id = models.UUIDField(null=True, blank=True)  # the approvals request, when reviewed
 
     class Meta:
+        permissions = [("approve_account_change", "Approve a risky settlement-account change 复核结算账户变更")]
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant"], condition=models.Q(is_current=True),

@@ -18,6 +18,7 @@ from daozhang.ledger.accounts import merchant_payable
 from daozhang.ledger.services import ensure_accounts
 from daozhang.merchants import validation as v
 from daozhang.merchants.models import (
+    AccountStage,
     BankAccountType,
     FeePlan,
     Merchant,
@@ -102,6 +103,7 @@ def onboard_merchant(*, data: OnboardingInput, actor: str) -> Merchant:
                 merchant=merchant, holder_name=holder, account_number=number,
                 bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
                 account_type=bank.account_type, verified_at=timezone.now(),  # checked with the licence
+                stage=AccountStage.VERIFIED,
             )
             ensure_accounts([merchant_payable(merchant.id)])
             audit.record(
@@ -174,36 +176,3 @@ def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str
     except IntegrityError as exc:  # the same name created at the same moment
         raise DomainError("duplicate", "username") from exc
     return mu
-
-
-def request_account_change(*, merchant_id: uuid.UUID, data: BankAccountInput, actor: str) -> SettlementAccount:
-    """Record a new settlement account, pending until the bank verifies it.
-
-    Payouts wait while it is pending; once verified it becomes current and any payout
-    the bank returned is paid again to it.
-    """
-    merchant = Merchant.objects.filter(id=merchant_id).first()
-    if merchant is None:
-        raise DomainError("unknown_merchant", "merchant_id", status=404)
-    if merchant.status != MerchantStatus.ACTIVE:
-        # A suspended merchant's money is under review: its payee cannot change meanwhile.
-        raise DomainError("merchant_not_active", "merchant", {"status": merchant.status}, status=409)
-    if data.account_type not in BankAccountType.values:
-        raise DomainError("invalid", "account_type")
-    holder = v.clean_required(data.holder_name, "holder_name", 200)
-    number = v.clean_bank_account(data.account_number, data.account_type, "account_number")
-    bank_name = v.clean_required(data.bank_name, "bank_name", 100)
-    with transaction.atomic():
-        # A newer request replaces one still pending.
-        SettlementAccount.objects.filter(merchant=merchant, is_current=False, verified_at__isnull=True,
-                                         rejected_at__isnull=True).update(
-            rejected_at=timezone.now(), rejection_reason="superseded / 已被新的变更取代")
-        account = SettlementAccount.objects.create(
-            merchant=merchant, holder_name=holder, account_number=number, bank_name=bank_name,
-            bank_branch_code=data.bank_branch_code, account_type=data.account_type, is_current=False)
-        current = SettlementAccount.objects.filter(merchant=merchant, is_current=True).first()
-        audit.record(actor=actor, action="settlement_account.change_requested", obj_type="settlement_account",
-                     obj_id=account.id, merchant_id=merchant.id,
-                     before={"account": current.masked_number, "holder": current.holder_name} if current else None,
-                     after={"account": account.masked_number, "holder": holder, "bank": bank_name})
-    return account

@@ -83,6 +83,12 @@ TEMPLATES: dict[str, Template] = {
         "工单已处理", "Case resolved",
         "工单 {case_no} 已处理完毕：{note}",
         "Case {case_no} is resolved: {note}"),
+    "account_change_requested": Template(
+        "结算账户变更申请", "Settlement-account change requested",
+        "商户门户中提交了将结算账户变更为 {holder} {account} 的申请，确认验证码并经审核、银行验证后生效。"
+        "如非本人操作，请立即联系客服。",
+        "A change of your settlement account to {holder} {account} was requested in the portal; it takes effect only "
+        "after the code is confirmed, it is reviewed and the bank verifies it. If this was not you, call us now."),
     "account_rejected": Template(
         "结算账户未通过验证", "Settlement account not verified",
         "您的新结算账户未通过验证：{reason}。",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("me/profile/", account.profile, name="profile"),
     path("me/settlement-account/", account.settlement_account, name="settlement_account"),
     path("me/settlement-account/change/", account.settlement_account_change, name="settlement_account_change"),
+    path("me/settlement-account/confirm/", account.settlement_account_confirm, name="settlement_account_confirm"),
     path("me/api-keys/", account.api_keys, name="api_keys"),
     path("me/api-keys/<uuid:key_id>/revoke/", account.api_key_revoke, name="api_key_revoke"),
     path("me/password/", account.password, name="password"),

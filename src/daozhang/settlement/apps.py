@@ -12,3 +12,8 @@ class SettlementConfig(AppConfig):
         from daozhang.settlement.sources import register
 
         register(ADJUSTMENTS)
+
+        from daozhang.settlement import accounts, adjustments
+
+        adjustments.register_approval_kind()  # large adjustments wait for a second staff member
+        accounts.register_approval_kind()  # so do risky settlement-account changes

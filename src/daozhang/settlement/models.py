@@ -112,9 +112,13 @@ class Adjustment(models.Model):
     created_by = models.CharField(max_length=120)
     created_at = models.DateTimeField()
     settlement_date = models.DateField()
+    # The second staff member, for an amount above ADJUSTMENT_APPROVAL_FEN (approvals).
+    approved_by = models.CharField(max_length=120, blank=True, default="")
+    approval_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["settlement_date", "merchant"], name="adjustment_settlement")]
+        permissions = [("approve_adjustment", "Approve a large manual adjustment 复核大额调账")]
 
 
 class SettledDay(models.Model):

@@ -12,8 +12,8 @@ from daozhang.core.alerts import raise_alert, resolve_alert
 from daozhang.core.scheduler import periodic
 from daozhang.dates.calendar import CalendarGap, covered
 from daozhang.dates.cycles import settlement_date_for
-from daozhang.merchants.models import SettlementAccount
-from daozhang.settlement.accounts import verify_account_change
+from daozhang.merchants.models import AccountStage
+from daozhang.settlement.accounts import expire_unconfirmed, pending_accounts, verify_account_change
 from daozhang.settlement.models import SettledDay
 from daozhang.settlement.payouts import pay_due_batches
 from daozhang.settlement.runs import run_settlement
@@ -84,10 +84,10 @@ def settle_closed_days() -> dict[str, str]:
 
 @task()
 def verify_pending_accounts() -> int:
-    """Ask the bank to check every pending account change; stop at the first outage."""
+    """Ask the bank to check every account change ready for it (the owner's code confirmed,
+    a second staff member's approval when it needed one); stop at the first outage."""
     n = 0
-    for account_id in SettlementAccount.objects.filter(is_current=False, verified_at__isnull=True,
-                                                       rejected_at__isnull=True).values_list("id", flat=True):
+    for account_id in pending_accounts().filter(stage=AccountStage.VERIFYING).values_list("id", flat=True):
         try:
             verify_account_change(account_id=account_id)
             n += 1
@@ -110,3 +110,14 @@ def _enqueue_payouts() -> object:
 @periodic("settlement.verify_accounts", every_seconds=60)
 def _enqueue_verify() -> object:
     return verify_pending_accounts.enqueue()
+
+
+@task()
+def expire_account_codes() -> int:
+    """Cancel account changes whose code was not confirmed in time (payouts wait while one is open)."""
+    return expire_unconfirmed()
+
+
+@periodic("settlement.expire_account_codes", every_seconds=60)
+def _enqueue_expire_codes() -> object:
+    return expire_account_codes.enqueue()

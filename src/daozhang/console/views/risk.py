@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from daozhang.approvals.models import ApprovalRequest
 from daozhang.console.forms import REASON, Field, Form
 from daozhang.console.views.common import Done, handle
 from daozhang.core.money import Money
@@ -19,7 +20,7 @@ from daozhang.ledger.selectors import merchant_payable_balance
 from daozhang.merchants.models import Merchant
 from daozhang.risk.models import RiskHold
 from daozhang.risk.services import hold_funds, release_hold
-from daozhang.settlement.adjustments import adjust
+from daozhang.settlement.adjustments import adjust, approval_limit
 from daozhang.web.access import staff_actor, staff_required
 from daozhang.web.parse import parse_yuan
 
@@ -100,18 +101,27 @@ def adjustment_new(request: HttpRequest, merchant_id: uuid.UUID) -> HttpResponse
     def run() -> Done:
         fen = parse_yuan(form["amount"], "amount", signed=True)
         form.require("reason")
-        a = adjust(merchant_id=m.id, amount=fen, reason=form["reason"], actor=staff_actor(request))
-        shown = Money(a.amount).display()
+        a = adjust(merchant_id=m.id, amount=fen, reason=form["reason"], actor=staff_actor(request),
+                   actor_user_id=request.user.pk)
+        shown = Money(fen or 0).display()
+        if isinstance(a, ApprovalRequest):  # above the single-approver limit: nothing booked yet
+            return (f"{m.short_name} 的 {shown} 调账超过单人上限，已提交另一位员工复核（待复核），批准前不入账。",
+                    f"The adjustment of {shown} for {m.short_name} is above the single-approver limit: sent to a "
+                    "second staff member (Approvals); nothing is booked until it is approved.",
+                    reverse("console:approval", args=[a.id]))
         return (f"已对 {m.short_name} 调账 {shown}，随 {a.settlement_date} 的结算支付。",
                 f"Adjustment of {shown} for {m.short_name}, paid with the settlement of {a.settlement_date}.",
                 reverse("console:merchant", args=[m.id]))
 
+    limit = Money(approval_limit()).display()
     return handle(request, form, run, "console/form.html", {
         "section": "merchants", "title_zh": "人工调账", "title_en": "Manual adjustment",
         "summary": _merchant_summary(m),
-        "note_zh": "调账记入账本，随下一次结算支付或扣除；商户会收到通知。",
+        "note_zh": f"调账记入账本，随下一次结算支付或扣除；商户会收到通知。金额超过 {limit} 的调账须另一位员工复核，"
+                   "批准后才入账。",
         "note_en": "The adjustment is posted to the ledger and paid or deducted with the next settlement; "
-                   "the merchant is told.",
+                   f"the merchant is told. Above {limit} it waits for a second staff member's approval and is "
+                   "booked only then.",
         "submit_zh": "确认调账", "submit_en": "Post adjustment", "submit_id": "adjustment-submit",
         "cancel": reverse("console:merchant", args=[m.id]),
     })

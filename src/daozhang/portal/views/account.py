@@ -24,10 +24,13 @@ from daozhang.audit import services as audit
 from daozhang.core.errors import DomainError
 from daozhang.core.money import ppm_to_percent
 from daozhang.core.pan import carries_pan
-from daozhang.merchants import services as merchants
-from daozhang.merchants.models import BankAccountType, MerchantRole, SettlementAccount
+from daozhang.merchants.models import AccountStage, BankAccountType, Merchant, MerchantRole, SettlementAccount
+from daozhang.merchants.services import BankAccountInput
+from daozhang.notifications.codes import send_code
+from daozhang.notifications.providers import ProviderError
 from daozhang.portal.menu import ACCOUNT_MANAGEMENT
 from daozhang.portal.views.common import field_errors
+from daozhang.settlement import accounts
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
 from daozhang.web.once import new_token, run_once
 from daozhang.web.parse import say
@@ -59,49 +62,109 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 def _accounts(request: HttpRequest) -> dict[str, Any]:
     m = merchant_of(request)
+    pending = accounts.pending_accounts().filter(merchant=m).order_by("-created_at").first()
+    history = list(SettlementAccount.objects.filter(merchant=m, is_current=False).order_by("-created_at")[:10])
+    # The change to show step by step: the one on its way, else the latest one that ended.
+    shown = pending or SettlementAccount.objects.filter(merchant=m).exclude(requested_by="").order_by(
+        "-created_at").first()
     return {
         "current": SettlementAccount.objects.filter(merchant=m, is_current=True).first(),
-        "pending": SettlementAccount.objects.filter(merchant=m, is_current=False, verified_at__isnull=True,
-                                                    rejected_at__isnull=True).first(),
-        "history": SettlementAccount.objects.filter(merchant=m, is_current=False).order_by("-created_at")[:10],
+        "pending": pending,
+        "awaiting_code": pending is not None and pending.stage == AccountStage.AWAITING_CODE,
+        "shown": shown,
+        "timeline": accounts.change_timeline(shown) if shown is not None else [],
+        "history": history,
         "types": BankAccountType.choices, "section": "me",
     }
 
 
+def _account_page(request: HttpRequest, errors: dict[str, str] | None = None, status: int = 200,
+                  q: dict[str, Any] | None = None) -> HttpResponse:
+    ctx = _accounts(request)
+    errors = dict(errors or {})
+    if "code" in errors and not ctx["awaiting_code"]:
+        errors["form"] = errors.pop("code")  # the change ended (expired, too many tries): say so on top
+    resp = render(request, "portal/settlement_account.html", {
+        **ctx, "form_token": request.POST.get("form_token") or new_token(), "errors": errors, "q": q or {}},
+        status=status)
+    resp["Cache-Control"] = "no-store"
+    return resp
+
+
 @merchant_required
 def settlement_account(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/settlement_account.html", {**_accounts(request), "form_token": new_token(),
-                                                              "errors": {}, "q": {}})
+    return _account_page(request)
 
 
 @carries_pan("account_number")  # encrypted at rest (merchants.SettlementAccount), shown masked
 @merchant_required
 @owner_only
 def settlement_account_change(request: HttpRequest) -> HttpResponse:
+    """Step 1: the owner asks for the change; a one-time code goes to the registered contact."""
     if request.method != "POST":
         return HttpResponseRedirect(reverse("portal:settlement_account"))
     m = merchant_of(request)
-    data = merchants.BankAccountInput(
+    data = BankAccountInput(
         holder_name=request.POST.get("holder_name", ""), account_number=request.POST.get("account_number", ""),
         bank_name=request.POST.get("bank_name", ""), account_type=request.POST.get("account_type", ""),
         bank_branch_code=request.POST.get("bank_branch_code", "").strip())
     try:
         def change() -> dict[str, object]:
-            acct = merchants.request_account_change(merchant_id=m.id, data=data, actor=merchant_actor(request))
-            return {"account_id": str(acct.id)}
+            c = accounts.request_account_change(merchant_id=m.id, data=data, user_id=request.user.pk,
+                                                actor=merchant_actor(request))
+            return {"account_id": str(c.account.id), "code": c.code, "channel": c.channel, "recipient": c.recipient,
+                    "sent_to": c.account.code_sent_to,
+                    "minutes": max(1, round((c.expires_at - c.account.created_at).total_seconds() / 60))}
 
-        _, replayed = run_once(request, change)
+        # The code and the address are not kept for a replay: a double submit sends nothing twice.
+        done, replayed = run_once(request, change, redact=("code", "recipient"))
+        if not replayed:
+            _send_code(m, done)
     except DomainError as err:
         q = {k: v for k, v in request.POST.items() if k != "account_number"}  # never echo the number back
-        return render(request, "portal/settlement_account.html", {
-            **_accounts(request), "form_token": request.POST.get("form_token", new_token()),
-            "errors": field_errors(request, err), "q": q}, status=400)
-    if not replayed:
+        return _account_page(request, field_errors(request, err), 400, q)
+    messages.success(request, say(request, f"验证码已发送至 {done['sent_to']}，请在 {done['minutes']} 分钟内输入"
+                                           "以确认变更。",
+                                  f"A code was sent to {done['sent_to']}: enter it within {done['minutes']} minutes "
+                                  "to confirm the change."))
+    return HttpResponseRedirect(reverse("portal:settlement_account"))
+
+
+def _send_code(m: Merchant, done: dict[str, Any]) -> None:
+    account_id = uuid.UUID(str(done["account_id"]))
+    try:
+        send_code(merchant=m, channel=str(done["channel"]), recipient=str(done["recipient"]), code=str(done["code"]),
+                  minutes=int(done["minutes"]), idempotency_key=f"account-change-code:{account_id}")
+    except ProviderError as exc:
+        accounts.code_not_sent(account_id=account_id, error=str(exc))
+        raise DomainError("code_not_sent", "form", {"recipient": done["sent_to"]}, status=503) from exc
+
+
+@merchant_required
+@owner_only
+def settlement_account_confirm(request: HttpRequest) -> HttpResponse:
+    """Step 2: the owner types the code. Not under a form token: a wrong code must count
+    (committed) even though the page answers with an error."""
+    if request.method != "POST":
+        return HttpResponseRedirect(reverse("portal:settlement_account"))
+    m = merchant_of(request)
+    try:
+        acct = accounts.confirm_account_change(merchant_id=m.id, code=request.POST.get("code", ""),
+                                               user_id=request.user.pk, actor=merchant_actor(request))
+    except DomainError as err:
+        return _account_page(request, field_errors(request, err), 400)
+    if acct.stage == AccountStage.VERIFYING:
         from daozhang.settlement.tasks import verify_pending_accounts
 
         transaction.on_commit(verify_pending_accounts.enqueue)
-    messages.success(request, say(request, "已提交，银行验证通过后生效；验证期间暂停出款。",
-                                  "Submitted. It takes effect once the bank verifies it; payouts wait until then."))
+        messages.success(request, say(request, "验证码正确。新账户正在进行银行验证，验证通过后生效；验证期间暂停出款。",
+                                      "Code confirmed. The bank is verifying the new account; it takes effect once "
+                                      "verified, and payouts wait until then."))
+    else:
+        messages.success(request, say(request, "验证码正确。此变更须经运营人员复核，复核通过并经银行验证后生效；"
+                                               "期间暂停出款。",
+                                      "Code confirmed. This change is reviewed by our staff, then verified by the "
+                                      "bank; it takes effect after both, and payouts wait until then."))
     return HttpResponseRedirect(reverse("portal:settlement_account"))
 
 
