@@ -55,8 +55,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.one_database)
 
 
-def valid_uscc(n: int) -> str:
-    base = f"91310000{500000000 + n:09d}"
+def valid_uscc(n: int, entity: str = "91") -> str:
+    """A valid unified social credit code; entity "91" a company, "92" an individual business (个体工商户)."""
+    base = f"{entity}310000{500000000 + n:09d}"
     return base + stdnum_uscc.calc_check_digit(base)
 
 

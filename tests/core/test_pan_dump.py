@@ -35,7 +35,7 @@ from daozhang.settlement.accounts import verify_account_change
 from daozhang.settlement.models import Payout
 from daozhang.settlement.payout_files import import_results
 from tests.account_helpers import change_account
-from tests.conftest import card
+from tests.conftest import card, valid_uscc
 from tests.settlement_helpers import Clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +58,8 @@ def run_flows(make_merchant: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
     clock = Clock(monkeypatch)
     clock.at(2026, 11, 2, 9, 0)
-    kit = make_merchant(bank_account=merchants.BankAccountInput(
+    kit = make_merchant(uscc=valid_uscc(7, entity="92"), legal_name="王小明便利店",
+                        bank_account=merchants.BankAccountInput(
         holder_name="王小明", account_number=PERSONAL_FIRST, bank_name="中国银行", account_type="personal"))
     # Card sales through the API: the number as digits, spaced and dashed.
     for i, (number, written) in enumerate(zip(SALE_PANS, (SALE_PANS[0], spaced(SALE_PANS[1], " "),

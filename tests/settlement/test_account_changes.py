@@ -14,7 +14,6 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from stdnum.cn import uscc as stdnum_uscc
 
 from daozhang.approvals import services as approvals
 from daozhang.approvals.models import ApprovalRequest, ApprovalStatus
@@ -28,24 +27,19 @@ from daozhang.notifications.models import Notification, SandboxMessage
 from daozhang.settlement import accounts
 from daozhang.settlement.tasks import verify_pending_accounts
 from tests.account_helpers import owner_of, reviewer
-from tests.conftest import DEBIT_CARD
+from tests.conftest import DEBIT_CARD, valid_uscc
 from tests.portal_helpers import logged_in, portal_user
 
 STRANGER_CARD = {"holder_name": "王五", "account_number": DEBIT_CARD, "bank_name": "中国工商银行",
                  "account_type": "personal"}
 
 
-def _individual_uscc(n: int) -> str:
-    """A 个体工商户 (individual business): USCC starting 92."""
-    base = f"92310000{600000000 + n:09d}"
-    return base + stdnum_uscc.calc_check_digit(base)
-
-
 @pytest.fixture
 def individual(make_merchant):
     """An individual business paid to its operator's personal card, with an owner login."""
     n = 7000 + len(SettlementAccount.objects.all())
-    kit = make_merchant(uscc=_individual_uscc(n), legal_name="张三烧烤店", bank_account=merchants.BankAccountInput(
+    kit = make_merchant(uscc=valid_uscc(100000 + n, entity="92"), legal_name="张三烧烤店",
+                        bank_account=merchants.BankAccountInput(
         holder_name="张三", account_number="6222021234567890128", bank_name="中国建设银行", account_type="personal"))
     portal_user(kit.merchant.id, "bbq-owner")
     return kit
