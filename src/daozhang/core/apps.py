@@ -7,8 +7,12 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
 
         from daozhang.core import tasks  # noqa: F401 - registers periodic jobs
+        from daozhang.core.dbroles import grant_after_migrate
         from daozhang.core.sqlfunctions import register
 
         connection_created.connect(register, dispatch_uid="daozhang.core.sqlfunctions")
+        # After `migrate` as the owner: the application role's rights (core.dbroles).
+        post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="daozhang.core.dbroles")
