@@ -3,9 +3,9 @@
 Who may do what is itself worth an audit trail: a superuser granting a group the right to
 re-pay payouts, or a user made staff, must leave a record as any money movement does. The
 admin pages write only Django's own LogEntry (a free-text message, editable by whoever may
-edit it); these receivers record every change of a user's flags, groups and permissions and
-of a group's permissions in the audit log, with before and after (never a password hash:
-only that the password changed). The actor is the signed-in user of the request doing it
+edit it); these receivers record the creation of every staff user, every change of a
+user's flags, groups and permissions, and every change of a group, in the audit log, with
+before and after (never a password hash: only that the password changed). The actor is the signed-in user of the request doing it
 (audit.middleware), or "system".
 """
 
@@ -67,7 +67,11 @@ def _user_saved(sender: Any, instance: Any, created: bool, update_fields: Any = 
     old = instance.__dict__.pop("_audit_before", None)
     after = _user_state(instance.__dict__)
     if created or old is None:
-        record(actor=current_actor(), action="auth.user.create", obj_type="user", obj_id=instance.pk, after=after)
+        # A merchant's portal user is audited by the service that makes it (merchants);
+        # an account that can reach the back office is recorded here, however it is made.
+        if instance.is_staff or instance.is_superuser:
+            record(actor=current_actor(), action="auth.user.create", obj_type="user", obj_id=instance.pk,
+                   after=after)
         return
     before = _user_state(old)
     changed = {k: v for k, v in after.items() if before[k] != v}
