@@ -84,7 +84,8 @@ def test_postgres_the_application_role_cannot_go_around_the_triggers(merchant_ki
         cur.execute(sql)
     assert (Posting.objects.count(), AuditEvent.objects.count()) == n
     with connection.cursor() as cur:
-        cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles"
+                    " WHERE rolname = current_user")
         assert cur.fetchone() == (False, False, False, False)
         cur.execute("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
         assert cur.fetchone() == (0,)
@@ -92,8 +93,9 @@ def test_postgres_the_application_role_cannot_go_around_the_triggers(merchant_ki
 
 @pg_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("sql", ["TRUNCATE ledger_posting", "TRUNCATE ledger_entry CASCADE", "TRUNCATE audit_auditevent",
-                                 "UPDATE audit_auditevent SET actor = 'x'", "DELETE FROM audit_auditevent"])
+@pytest.mark.parametrize("sql", ["TRUNCATE ledger_posting", "TRUNCATE ledger_entry CASCADE",
+                                 "TRUNCATE audit_auditevent", "UPDATE audit_auditevent SET actor = 'x'",
+                                 "DELETE FROM audit_auditevent"])
 def test_postgres_even_the_owner_is_refused_while_the_triggers_are_on(make_merchant, sql):
     _posted(make_merchant())
     n = (Posting.objects.count(), AuditEvent.objects.count())
@@ -123,7 +125,7 @@ def test_an_orphan_posting_with_its_balance_adjusted_is_found(make_merchant):
     assert not result.ok
     assert failing(result) == {"ledger.orphan_postings": [f"posting:{orphan}"], "ledger.global_sum": ["currency:CNY"]}
     out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match="2 of .* consistency checks failing"):
+    with pytest.raises(CommandError, match=r"2 of \d+ consistency checks failing"):
         call_command("ledger", "check", stdout=out, stderr=err)
     assert f"ledger.orphan_postings: posting:{orphan}: entry " in err.getvalue()
 

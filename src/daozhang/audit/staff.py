@@ -5,8 +5,8 @@ re-pay payouts, or a user made staff, must leave a record as any money movement 
 admin pages write only Django's own LogEntry (a free-text message, editable by whoever may
 edit it); these receivers record the creation of every staff user, every change of a
 user's flags, groups and permissions, and every change of a group, in the audit log, with
-before and after (never a password hash: only that the password changed). The actor is the signed-in user of the request doing it
-(audit.middleware), or "system".
+before and after (never a password hash: only that the password changed). The actor is
+the signed-in user of the request doing it (audit.middleware), or "system".
 """
 
 from __future__ import annotations

@@ -74,13 +74,14 @@ def tampering(lift_guards: bool = True) -> Iterator[Cursor]:
     conninfo = {"host": s["HOST"], "port": s["PORT"], "user": s["USER"], "dbname": s["NAME"]}
     if s.get("PASSWORD"):
         conninfo["password"] = s["PASSWORD"]
-    with psycopg.connect(**{k: str(v) for k, v in conninfo.items() if v}, autocommit=True) as raw:
-        cur = raw.cursor()
+    dsn = " ".join(f"{k}={v}" for k, v in conninfo.items() if v)
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        pgcur = pg.cursor()
         tables = sorted(APPEND_ONLY) if lift_guards else []
         for t in tables:
-            cur.execute(f'ALTER TABLE "{t}" DISABLE TRIGGER USER')
+            pgcur.execute(f'ALTER TABLE "{t}" DISABLE TRIGGER USER')
         try:
-            yield Cursor(cur, sqlite=False)
+            yield Cursor(pgcur, sqlite=False)
         finally:
             for t in tables:
-                cur.execute(f'ALTER TABLE "{t}" ENABLE TRIGGER USER')
+                pgcur.execute(f'ALTER TABLE "{t}" ENABLE TRIGGER USER')
