@@ -137,7 +137,8 @@ def test_the_migration_chains_rows_written_before_it():
             finally:
                 c.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
     assert verify_chains().ok
-    assert list(AuditEvent.objects.filter(merchant_id=merchant).order_by("seq").values_list("seq", flat=True)) == [1, 2, 3]
+    seqs = AuditEvent.objects.filter(merchant_id=merchant).order_by("seq").values_list("seq", flat=True)
+    assert list(seqs) == [1, 2, 3]
 
 
 # --- /admin/ user and group edits are audited ----------------------------------------------
