@@ -36,6 +36,9 @@ if os.environ.get("DAOZHANG_TEST_DB") == "postgres" and not os.environ.get("DATA
     _server.create_roles()
     os.environ["DATABASE_URL"] = _server.app_url
     os.environ["DAOZHANG_DATABASE_OWNER_URL"] = _server.owner_url
+    # For test instruments only (reading the WAL, tests/api/test_api_race_regressions.py):
+    # never the tests' own connections.
+    os.environ["DAOZHANG_TEST_PG_SUPERUSER"] = "postgres"
 elif not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     _tmp = tempfile.mkdtemp(prefix="daozhang-test-")
     os.environ.setdefault("DAOZHANG_TEST_SQLITE_FILE", os.path.join(_tmp, "test.sqlite3"))
