@@ -108,6 +108,7 @@ MIDDLEWARE = [
     # After the CSRF check: no full card number in any form field or query string (core.pan).
     "daozhang.web.middleware.PanFormMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "daozhang.audit.middleware.AuditActorMiddleware",  # who changes a user or group (audit.staff)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +181,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # prepared-statement support).
     _prepare = os.environ.get("DAOZHANG_PG_PREPARE", "1").lower() not in ("0", "false", "no", "off")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000_000 if _prepare else None
+    # The tables' owner (docs/operations.md, core.dbroles): `migrate` and the tests' set-up
+    # and flushes connect as it; DATABASE_URL's role, the application's, may then only add
+    # and read ledger entries, postings and audit rows. Same server and database; only the
+    # role (and its password) differ.
+    if os.environ.get("DAOZHANG_DATABASE_OWNER_URL"):
+        _owner = dj_database_url.parse(os.environ["DAOZHANG_DATABASE_OWNER_URL"])
+        DATABASES["default"]["OWNER"] = {  # type: ignore[typeddict-unknown-key]
+            k: _owner[k] for k in ("USER", "PASSWORD", "HOST", "PORT") if _owner.get(k)}  # type: ignore[literal-required]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up settlement on PostgreSQL; SQLite just ignores the extra
 # columns, which is fine.

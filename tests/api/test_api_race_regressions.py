@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import uuid
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.backends.signals import connection_created
 
 from daozhang.ledger.models import Account, Entry, Posting
@@ -156,8 +157,17 @@ def commits_counted() -> Iterator[Callable[[Callable[[], Any]], tuple[int, list[
     # writes no COMMIT record; a savepoint's writes are listed under its top transaction's
     # record (subxacts), so savepoints do not count twice; autovacuum's ANALYZE writes only
     # catalogs, which are left out. Nothing here depends on timing.
-    with connection.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+    # The WAL is the cluster's: reading it takes a superuser, which the suite's role (the
+    # application's, docs/operations.md) is not. So this instrument reads it on a connection
+    # of the throw-away server's superuser (or of the test's own role, on a server given by
+    # DATABASE_URL).
+    import psycopg
+
+    s = connection.settings_dict
+    su = os.environ.get("DAOZHANG_TEST_PG_SUPERUSER", s["USER"])
+    wal = psycopg.connect(host=s["HOST"], port=s["PORT"], user=su, password=s["PASSWORD"] if su == s["USER"] else "",
+                          dbname=s["NAME"], autocommit=True)
+    wal.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
 
     def count(fn: Callable[[], Any]) -> tuple[int, list[str]]:
         with connection.cursor() as cur:
@@ -168,13 +178,13 @@ def commits_counted() -> Iterator[Callable[[Callable[[], Any]], tuple[int, list[
             (end,) = cur.fetchone()
         if start == end:
             return 0, ["no WAL written"]
-        with transaction.atomic(), connection.cursor() as cur:
+        with wal.transaction(), wal.cursor() as cur:
             # A transaction of our own that writes WAL (a message, no row), committed
             # synchronously, flushes the WAL up to here, so pg_walinspect may read to `end`;
             # its own COMMIT lies after `end`.
             cur.execute("SET LOCAL synchronous_commit = on")
             cur.execute("SELECT pg_logical_emit_message(true, 'daozhang-test', 'flush')")
-        with connection.cursor() as cur:
+        with wal.cursor() as cur:
             cur.execute("SELECT pg_relation_filenode(c.oid) FROM pg_class c JOIN pg_namespace n"
                         " ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
                         " AND pg_relation_filenode(c.oid) IS NOT NULL")
@@ -198,7 +208,10 @@ def commits_counted() -> Iterator[Callable[[Callable[[], Any]], tuple[int, list[
                     log.append(f"COMMIT xid {xid} {desc[:120]}")
         return n, log
 
-    yield count
+    try:
+        yield count
+    finally:
+        wal.close()
 
 
 def test_one_sale_through_the_api_is_one_commit(

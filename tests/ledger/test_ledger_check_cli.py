@@ -15,12 +15,14 @@ from django.db import IntegrityError, connection, transaction
 from daozhang import cli
 from daozhang.core import clock
 from daozhang.ledger.accounts import merchant_payable
+from daozhang.ledger.checks import registered
 from daozhang.ledger.models import Account, Entry, Posting
 from daozhang.ledger.selectors import merchant_payable_balance
 
 OK_LINE = re.compile(
     r"^ledger OK: (\d+) entries, (\d+) postings, (\d+) accounts; "
-    r"0 unbalanced entries, 0 accounts whose balance differs from their postings$"
+    r"0 unbalanced entries, 0 accounts whose balance differs from their postings; "
+    r"0 of (\d+) consistency checks failing$"
 )
 
 
@@ -73,13 +75,15 @@ def test_check_prints_one_ok_line_after_real_payments(merchant_kit):
     assert m, lines[0]
     # 3 sales kept + (1 sale + 1 void) + (1 sale + 1 reversal) = 7 entries.
     assert Entry.objects.count() == 7
-    assert tuple(int(g) for g in m.groups()) == (7, Posting.objects.count(), Account.objects.count())
+    assert tuple(int(g) for g in m.groups()) == (7, Posting.objects.count(), Account.objects.count(),
+                                                 len(registered()))
 
 
 def test_check_on_an_empty_ledger_is_ok(db):
     out, err = run_check()
     assert out.strip() == ("ledger OK: 0 entries, 0 postings, 0 accounts; 0 unbalanced entries, "
-                           "0 accounts whose balance differs from their postings")
+                           "0 accounts whose balance differs from their postings; "
+                           f"0 of {len(registered())} consistency checks failing")
     assert err == ""
 
 
@@ -178,6 +182,7 @@ def test_sqlite_an_unbalanced_entry_written_behind_the_ledger_is_listed_with_its
     assert sorted(err.splitlines()) == sorted([
         f"unbalanced entry {lopsided}: sum -100 over 1 postings",
         f"unbalanced entry {empty}: sum 0 over 0 postings",
+        "ledger.global_sum: currency:CNY: all postings sum to -100",  # and the books as a whole are off
     ])
 
 

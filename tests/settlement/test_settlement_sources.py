@@ -23,6 +23,7 @@ from daozhang.ledger.services import Leg, NewEntry, post_entry
 from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.sources import Figure, Line, Note, Source, Tally, Wording, all_figures, register, registered
 from daozhang.settlement.stamping import settlement_date_of
+from daozhang.testing.tamper import tampering
 from tests.settlement_helpers import Clock
 
 D = dt.date
@@ -55,16 +56,26 @@ DEPOSITS = Source(
 )
 
 
+@pytest.fixture(scope="session")
+def deposits_table(django_db_setup, django_db_blocker):
+    """The fake flow's table, made by the tables' owner as a migration would (the suite's
+    application role may not create tables), once: dropped when the session ends."""
+    with django_db_blocker.unblock():
+        pg = connection.vendor == "postgresql"
+        with tampering(lift_guards=False) as cur:
+            cur.execute(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, merchant_id {'uuid' if pg else 'char(32)'},"
+                        " settlement_date date, device varchar(20), amount bigint)")
+            if pg:
+                cur.execute(f'GRANT SELECT, INSERT ON {TABLE} TO "{connection.settings_dict["USER"]}"')
+    yield
+    with django_db_blocker.unblock(), tampering(lift_guards=False) as cur:
+        cur.execute(f"DROP TABLE {TABLE}")
+
+
 @pytest.fixture
-def deposits(db):
-    pg = connection.vendor == "postgresql"
-    with connection.cursor() as cur:
-        cur.execute(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, merchant_id {'uuid' if pg else 'char(32)'},"
-                    " settlement_date date, device varchar(20), amount bigint)")
+def deposits(db, deposits_table):
     with registered(DEPOSITS):
         yield _refund_deposit
-    with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE {TABLE}")
 
 
 _ids = iter(range(1, 10_000))

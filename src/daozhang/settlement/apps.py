@@ -7,10 +7,13 @@ class SettlementConfig(AppConfig):
     verbose_name = "Settlement 结算"
 
     def ready(self) -> None:
+        from daozhang.ledger.checks import register as register_checks
         from daozhang.settlement import tasks  # noqa: F401 - registers periodic jobs
         from daozhang.settlement.adjustment_source import ADJUSTMENTS
+        from daozhang.settlement.ledger_checks import CHECKS
         from daozhang.settlement.sources import register
 
+        register_checks(*CHECKS)  # what `ledger check` verifies of this flow (ledger.checks)
         register(ADJUSTMENTS)
 
         from daozhang.settlement import accounts, adjustments

@@ -4,6 +4,11 @@ Started from the PostgreSQL 15 server binaries on the machine, in a temporary di
 on a free loopback port; as root it runs as the `postgres` user (PostgreSQL refuses
 root). `durable=False` turns fsync off: right for tests, wrong for benchmarks of commit
 paths, which keep it on and say so.
+
+`url` is the superuser's (benchmarks). `create_roles()` adds the two roles a production
+deployment has (docs/operations.md): `owner_url`, the tables' owner (migrations, the test
+database's creation and flushes), and `app_url`, the application's role, which the test
+suite runs as: it may only add and read ledger and audit rows (core.dbroles).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+OWNER_ROLE = "daozhang_owner"
+APP_ROLE = "daozhang_app"
 BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin")]
 
 
@@ -46,6 +53,24 @@ class PgServer:
     @property
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def owner_url(self) -> str:
+        return f"postgres://{OWNER_ROLE}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def app_url(self) -> str:
+        return f"postgres://{APP_ROLE}@127.0.0.1:{self.port}/postgres"
+
+    def create_roles(self) -> None:
+        """The owner (may create databases: the test database is its own) and the
+        application's role (nothing but log in; `migrate` grants it its rights)."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE")
+            conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
 
     def _run(self, *cmd: str) -> None:
         prefix: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

@@ -1,4 +1,6 @@
-"""`daozhang ledger check`: recompute every balance and verify every entry balances."""
+"""`daozhang ledger check`: recompute every balance, verify every entry balances, and run
+every registered consistency check (ledger.checks): orphan postings, the sum of all
+postings, and each flow's business rows against their entries."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["check"],
-                            help="check: every entry balances, every balance equals its postings")
+                            help="check: every entry balances, every balance equals its postings, and every"
+                                 " registered consistency check (orphan postings, the global sum, business rows"
+                                 " against their entries: ledger.checks) finds nothing")
         parser.add_argument("--limit", type=int, default=100, help="offenders listed at most")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -23,6 +27,8 @@ class Command(BaseCommand):
             self.stderr.write(f"unbalanced entry {entry_id}: sum {total} over {n} postings")
         for code, stored, recomputed in result.wrong_balances:
             self.stderr.write(f"account {code}: stored balance {stored}, postings sum {recomputed}")
+        for finding in result.findings:
+            self.stderr.write(str(finding))
         if not result.ok:
             raise CommandError(result.summary())
         self.stdout.write(result.summary())
