@@ -20,6 +20,7 @@ from django.urls import reverse
 from daozhang.access.models import ApiKey
 from daozhang.core import pan
 from daozhang.merchants.models import Merchant, SettlementAccount
+from daozhang.merchants.services import BankAccountInput
 from daozhang.payments.importer import COLUMNS
 from daozhang.payments.models import Payment
 from daozhang.settlement.models import Payout
@@ -86,7 +87,11 @@ def refused_page(resp: Any, field: str) -> None:
         assert number not in page and spaced(number) not in page
 
 
-def test_portal_forms_refuse_a_card_number_but_in_the_account_number(merchant_kit):
+def test_portal_forms_refuse_a_card_number_but_in_the_account_number(make_merchant):
+    # An individual business (个体工商户): its owner may be paid to a personal debit card.
+    first = BankAccountInput(holder_name="王小明", account_number=card("622848000000001"), bank_name="中国银行",
+                             account_type="personal")
+    merchant_kit = make_merchant(uscc=valid_uscc(4343, entity="92"), legal_name="王小明便利店", bank_account=first)
     c = logged_in(portal_user(merchant_kit.merchant.id, "pan-owner"))
     keys = ApiKey.objects.count()
     resp = c.post(reverse("portal:api_keys"), {"name": f"till {spaced(VISA)}", "form_token": new_token()})
