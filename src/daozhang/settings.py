@@ -228,6 +228,10 @@ MIN_PAYOUT_FEN = int(os.environ.get("DAOZHANG_MIN_PAYOUT_FEN", "100"))
 BANK_BACKEND = os.environ.get("DAOZHANG_BANK", "daozhang.channels.sandbox_bank.SandboxBank")
 # Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
 PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
+# After a merchant's settlement account changes, no payout for this many hours, counted from
+# when the new account took effect (its verified_at): time for the merchant to see the
+# notice of the change and stop it. 0 switches it off (issue 11, item 2).
+PAYOUT_COOLOFF_HOURS = int(os.environ.get("DAOZHANG_PAYOUT_COOLOFF_HOURS", "24"))
 
 # The outbox (core.events, docs/notifications.md): events are delivered to subscribers by
 # the worker. A claim is a lease of this many seconds (longer than any one delivery: a

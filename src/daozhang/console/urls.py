@@ -19,6 +19,7 @@ urlpatterns = [
     path("payouts/", payouts.payout_list, name="payouts"),
     path("payouts/<uuid:batch_id>/repay/", payouts.batch_repay, name="batch_repay"),
     path("payouts/<uuid:batch_id>/hold/", payouts.batch_hold, name="batch_hold"),
+    path("payouts/attempts/<uuid:payout_id>/cancel/", payouts.payout_cancel, name="payout_cancel"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:alert_id>/resolve/", alerts.alert_resolve, name="alert_resolve"),
     path("cases/", cases.case_list, name="cases"),
