@@ -232,6 +232,9 @@ PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
 # when the new account took effect (its verified_at): time for the merchant to see the
 # notice of the change and stop it. 0 switches it off (issue 11, item 2).
 PAYOUT_COOLOFF_HOURS = int(os.environ.get("DAOZHANG_PAYOUT_COOLOFF_HOURS", "24"))
+# A JobRun "running" on another host with no progress for this long is taken for a run
+# whose process ended (on the same host the process is looked up): core.progress.
+JOB_STALE_MINUTES = int(os.environ.get("DAOZHANG_JOB_STALE_MINUTES", "60"))
 
 # The outbox (core.events, docs/notifications.md): events are delivered to subscribers by
 # the worker. A claim is a lease of this many seconds (longer than any one delivery: a
