@@ -90,7 +90,7 @@ def world(make_merchant: Callable[..., Any], clock: Clock) -> dict[str, Any]:
                      actor="merchant:test")
     return {"merchant": kit.merchant.id, "terminal": kit.terminal.id, "stock_terminal": stock.id,
             "batch": kit.batch.id, "alert": Alert.objects.get(kind="settlement_behind").id, "case": case.id,
-            "hold": hold.id, "kit": kit}
+            "hold": hold.id, "payout": Payout.objects.get(batch=kit.batch).id, "kit": kit}
 
 
 # (url name, object arguments, a role allowed to open it, a role not allowed)
@@ -109,6 +109,7 @@ PAGES = [
     ("console:payouts", [], "finance", "logistics"),
     ("console:batch_repay", ["batch"], "finance", "cs"),
     ("console:batch_hold", ["batch"], "finance", "risk"),
+    ("console:payout_cancel", ["payout"], "finance", "cs"),
     ("console:alerts", [], "finance", "cs"),
     ("console:alert_resolve", ["alert"], "finance", "risk"),
     ("console:cases", [], "cs", "logistics"),
@@ -119,7 +120,8 @@ POST_ONLY = [("console:case_note", ["case"], "cs", "risk"), ("console:case_statu
 ACTIONS = [p for p in PAGES if p[0] in {"console:merchant_new", "console:merchant_status", "console:terminal_new",
                                         "console:hold_new", "console:hold_release", "console:adjustment_new",
                                         "console:terminal_bind", "console:terminal_status", "console:batch_repay",
-                                        "console:batch_hold", "console:alert_resolve"}] + POST_ONLY
+                                        "console:batch_hold", "console:alert_resolve",
+                                        "console:payout_cancel"}] + POST_ONLY
 
 
 def url(name: str, args: list[str], world: dict[str, Any]) -> str:

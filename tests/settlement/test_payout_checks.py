@@ -133,7 +133,7 @@ def test_staff_cancel_a_retrying_attempt_once_audited_and_the_batch_is_held(merc
     page = login(staff("finance")).get(reverse("console:payouts") + "?state=retrying").content.decode()
     assert f'id="cancel-{p.id}"' in page
     url = reverse("console:payout_cancel", args=[p.id])
-    assert login(staff("cs")).post(url, {"reason": "x"}).status_code in (302, 403)  # no permission
+    assert login(staff("cs")).post(url, {"reason": "x"}).status_code == 403  # no permission
     assert Payout.objects.get(id=p.id).status == PayoutStatus.RETRYING
     c = login(staff("finance"))
     form = c.get(url).content.decode()
