@@ -267,6 +267,13 @@ BANK_SENT_DIR = os.environ.get("DAOZHANG_BANK_SENT_DIR", "") or (
     str(Path(BANK_OUTBOX_DIR).parent / (Path(BANK_OUTBOX_DIR).name + "-sent")) if BANK_OUTBOX_DIR else "")
 # Bank outage: retry after 1, 2, 4 … minutes, at most this many tries before staff are alerted.
 PAYOUT_MAX_TRIES = int(os.environ.get("DAOZHANG_PAYOUT_MAX_TRIES", "8"))
+# After a merchant's settlement account changes, no payout for this many hours, counted from
+# when the new account took effect (its verified_at): time for the merchant to see the
+# notice of the change and stop it. 0 switches it off (issue 11, item 2).
+PAYOUT_COOLOFF_HOURS = int(os.environ.get("DAOZHANG_PAYOUT_COOLOFF_HOURS", "24"))
+# A JobRun "running" on another host with no progress for this long is taken for a run
+# whose process ended (on the same host the process is looked up): core.progress.
+JOB_STALE_MINUTES = int(os.environ.get("DAOZHANG_JOB_STALE_MINUTES", "60"))
 
 # Four-eyes approval (approvals, docs/console.md#approvals): a request not decided within
 # this many hours expires, and nothing it asked for is done.

@@ -269,10 +269,14 @@ def _adjustment(w: World) -> list[Variant]:
 
 
 def _due_batch(w: World) -> SettlementBatch:
-    """A T+1 batch, due, settled at 23:10; the clock stays there (no payout runs yet)."""
+    """A T+1 batch, due, settled at 23:10; the clock stays there (no payout runs yet). The
+    twin's sale comes after the first twin's run closed 11-02, so it is on 11-03: each
+    settles the date its sale was stamped with."""
     w.clock.at(2026, 11, 2, 10, 0)
-    w.approved_sale(30000)
-    w.clock.settle(2026, 11, 2)
+    from daozhang.payments.models import Payment
+
+    day = Payment.objects.get(id=w.approved_sale(30000)["id"]).settlement_date
+    w.clock.settle(day.year, day.month, day.day)
     batch = SettlementBatch.objects.get(merchant=w.kit.merchant)
     assert batch.status == "due", batch.status
     w.ids["batch_id"] = str(batch.id)

@@ -32,8 +32,10 @@ def _logout(page) -> None:
 
 
 def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
-        make_merchant, monkeypatch, phone_page, shots, django_user_model):
+        make_merchant, monkeypatch, phone_page, shots, django_user_model, settings):
     from tests.settlement_helpers import Clock
+
+    settings.PAYOUT_COOLOFF_HOURS = 0  # the cool-off after a change: tests/settlement/test_payout_checks.py
 
     clock = Clock(monkeypatch)
     kit = make_merchant(legal_name="测试花店有限公司", bank_account=BankAccountInput(

@@ -54,9 +54,9 @@ def spaced(number: str, sep: str) -> str:
 
 
 def run_flows(make_merchant: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, deliver: Any) -> None:
-    call_command("demo", "--days", "10")
-
     clock = Clock(monkeypatch)
+    clock.at(2026, 10, 30, 12, 0)  # the demo's ten days end before the flows below: dates run forward
+    call_command("demo", "--days", "10")
     clock.at(2026, 11, 2, 9, 0)
     kit = make_merchant(uscc=valid_uscc(7, entity="92"), legal_name="王小明便利店",
                         bank_account=merchants.BankAccountInput(
@@ -81,7 +81,8 @@ def run_flows(make_merchant: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     # Settled and paid to the personal account through the sandbox bank.
     clock.settle(2026, 11, 2)
     assert clock.pay(2026, 11, 3).paid == 1
-    # The owner changes to another debit card; the sandbox bank verifies it; the next payout goes there.
+    # The owner changes to another debit card; the sandbox bank verifies it; the next payout goes
+    # there, after the cool-off.
     clock.at(2026, 11, 3, 10, 0)
     change = change_account(kit.merchant, merchants.BankAccountInput(
         holder_name="王小明", account_number=spaced(PERSONAL_NEW, " "), bank_name="中国农业银行",
@@ -89,7 +90,7 @@ def run_flows(make_merchant: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert verify_account_change(account_id=change.id).is_current
     assert kit.sale(23400).status_code == 201
     clock.settle(2026, 11, 3)
-    assert clock.pay(2026, 11, 4).paid == 1
+    assert clock.pay(2026, 11, 4, 11).paid == 1
     assert {SettlementAccount.objects.get(id=p.account_id).account_number
             for p in Payout.objects.filter(batch__merchant=kit.merchant)} == {PERSONAL_FIRST, PERSONAL_NEW}
     # The bank's result file for those payouts (already recorded: loaded, changes nothing).

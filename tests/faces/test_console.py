@@ -91,7 +91,7 @@ def world(make_merchant: Callable[..., Any], clock: Clock) -> dict[str, Any]:
                      actor="merchant:test")
     return {"merchant": kit.merchant.id, "terminal": kit.terminal.id, "stock_terminal": stock.id,
             "batch": kit.batch.id, "alert": Alert.objects.get(kind="settlement_behind").id, "case": case.id,
-            "hold": hold.id, "kit": kit}
+            "hold": hold.id, "payout": Payout.objects.get(batch=kit.batch).id, "kit": kit}
 
 
 # (url name, object arguments, a role allowed to open it, a role not allowed)
@@ -110,6 +110,7 @@ PAGES = [
     ("console:payouts", [], "finance", "logistics"),
     ("console:batch_repay", ["batch"], "finance", "cs"),
     ("console:batch_hold", ["batch"], "finance", "risk"),
+    ("console:payout_cancel", ["payout"], "finance", "cs"),
     ("console:alerts", [], "finance", "cs"),
     ("console:alert_resolve", ["alert"], "finance", "risk"),
     ("console:cases", [], "cs", "logistics"),
@@ -120,7 +121,8 @@ POST_ONLY = [("console:case_note", ["case"], "cs", "risk"), ("console:case_statu
 ACTIONS = [p for p in PAGES if p[0] in {"console:merchant_new", "console:merchant_status", "console:terminal_new",
                                         "console:hold_new", "console:hold_release", "console:adjustment_new",
                                         "console:terminal_bind", "console:terminal_status", "console:batch_repay",
-                                        "console:batch_hold", "console:alert_resolve"}] + POST_ONLY
+                                        "console:batch_hold", "console:alert_resolve",
+                                        "console:payout_cancel"}] + POST_ONLY
 
 
 def url(name: str, args: list[str], world: dict[str, Any]) -> str:
@@ -337,8 +339,9 @@ def test_case_alert_and_batch_actions_are_audited(world, staff, deliver_outbox):
                                                {"status": "held", "reason": "合规核查"})
 
 
-def test_repay_of_a_returned_batch_after_the_account_was_corrected_is_paid(make_merchant, clock, staff,
+def test_repay_of_a_returned_batch_after_the_account_was_corrected_is_paid(make_merchant, clock, staff, settings,
                                                                          django_capture_on_commit_callbacks):
+    settings.PAYOUT_COOLOFF_HOURS = 0  # the cool-off after a change: tests/settlement/test_payout_checks.py
     kit = returned_batch(make_merchant, clock)
     b = kit.batch
     finance = staff("finance")
@@ -476,22 +479,34 @@ def test_self_resolving_alerts_are_shown_with_their_fix_and_cannot_be_hidden(wor
         assert r.status_code == 400 and snapshot() == before
 
 
-def test_hold_is_refused_while_a_payout_attempt_is_with_the_bank(merchant_kit, clock, staff):
+def test_hold_of_a_batch_whose_payout_is_retrying_works_and_the_retry_is_never_sent(merchant_kit, clock, staff):
+    """Issue 11, item 3: a hold was refused "in flight" while the bank was down, and the
+    retry paid the batch once the bank was back. The attempt never reached the bank: the
+    hold now works, and the retry is stopped under the lock before it is sent."""
+    from daozhang.channels.models import SandboxBankTransfer
     from daozhang.channels.sandbox import set_outage
 
     clock.at(2026, 11, 2, 10, 0)
     merchant_kit.sale(30000)
     clock.settle(2026, 11, 2)
     set_outage("bank", True)
-    assert clock.pay(2026, 11, 3).retrying == 1
-    b = SettlementBatch.objects.get()
-    c = login(staff("finance"))
-    page = c.get(reverse("console:payouts") + "?state=retrying").content.decode()
-    assert f'id="batch-{b.id}"' in page and "银行不可用" in page and f'id="hold-{b.id}"' not in page
-    before = snapshot()
-    assert c.post(reverse("console:batch_hold", args=[b.id]), {"reason": "x"}).status_code == 400
-    assert snapshot() == before and SettlementBatch.objects.get().status == BatchStatus.DUE
-    set_outage("bank", False)
+    try:
+        assert clock.pay(2026, 11, 3).retrying == 1
+        b = SettlementBatch.objects.get()
+        c = login(staff("finance"))
+        page = c.get(reverse("console:payouts") + "?state=retrying").content.decode()
+        assert f'id="batch-{b.id}"' in page and "银行不可用" in page and f'id="hold-{b.id}"' in page
+        r = c.post(reverse("console:batch_hold", args=[b.id]), {"reason": "compliance check"})
+        assert r.status_code == 302 and SettlementBatch.objects.get().status == BatchStatus.HELD
+    finally:
+        set_outage("bank", False)
+    clock.at(2026, 11, 3, 12, 0)
+    r = run_payouts()
+    assert (r.submitted, r.paid, r.stopped) == (0, 0, 1)
+    p = Payout.objects.get()
+    assert (p.status, p.stop_reason) == ("stopped", "batch_not_due") and not SandboxBankTransfer.objects.exists()
+    page = login(staff("finance")).get(reverse("console:payouts") + "?state=held").content.decode()
+    assert f'id="stop-{p.id}"' in page and "未发送" in page
 
 
 def test_home_counts_only_the_queues_the_role_may_see(world, staff):

@@ -14,6 +14,7 @@ from django.db.models import Sum
 
 from daozhang.channels.models import SandboxBankTransfer
 from daozhang.core.models import JobRun
+from daozhang.core.progress import INTERRUPTED
 from daozhang.ledger.selectors import check_ledger
 from daozhang.merchants import services as merchants
 from daozhang.payments.bulk import ImportedSale, import_sales
@@ -73,6 +74,9 @@ def test_killed_settlement_and_payout_runs_pay_everyone_once(child_env):
     assert 0 < half < N, half
     out = _run(["settle", "--date", str(DAY), "--quiet"], env)
     assert f"{N - half} new batches" in out and f"{half} already settled" in out
+    # The killed run's row does not stay "running" forever: the next run of its kind marks it.
+    killed, again = JobRun.objects.filter(kind="settlement.run").order_by("started_at")
+    assert (killed.status, killed.message, again.status) == ("failed", INTERRUPTED, "succeeded")
     assert SettlementBatch.objects.count() == N
     net = SettlementBatch.objects.aggregate(s=Sum("net"))["s"]
     fees = sum(b.figure("fees") for b in SettlementBatch.objects.all())
@@ -82,6 +86,8 @@ def test_killed_settlement_and_payout_runs_pay_everyone_once(child_env):
     assert 0 < Payout.objects.count() <= N
     _run(["payouts", "run", "--date", "2026-11-03", "--quiet"], env)
     _run(["payouts", "run", "--date", "2026-11-03", "--quiet"], env)
+    assert JobRun.objects.filter(kind="payouts.run").order_by("started_at")[0].message == INTERRUPTED
+    assert not JobRun.objects.filter(status="running").exists()
     assert Payout.objects.count() == N and Payout.objects.filter(status="paid").count() == N
     assert SandboxBankTransfer.objects.count() == N  # the bank was asked to pay each merchant once
     assert SandboxBankTransfer.objects.aggregate(s=Sum("amount"))["s"] == net

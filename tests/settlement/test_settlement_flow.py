@@ -112,8 +112,10 @@ def test_negative_net_is_carried_and_recovered(make_merchant, clock):
     assert check_ledger().ok
 
 
-def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant, clock, deliver_outbox):
+def test_returned_payout_is_repaid_after_the_account_is_corrected(make_merchant, clock, deliver_outbox, settings):
     from daozhang.merchants.services import BankAccountInput
+
+    settings.PAYOUT_COOLOFF_HOURS = 0  # the cool-off after a change: tests/settlement/test_payout_checks.py
 
     kit = make_merchant(bank_account=BankAccountInput(holder_name="测试", account_number="6222000011110002",
                                                       bank_name="工商银行", account_type="corporate"))

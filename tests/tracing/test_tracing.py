@@ -108,6 +108,31 @@ def test_in_transit_bank_outage_returned_and_account_change(make_merchant, clock
     assert trace(kit, f"batches/{batch.id}")["cause"]["code"] == "account_change_pending"
 
 
+def test_cool_off_after_an_account_change_and_a_payout_stopped_before_sending(make_merchant, clock, settings):
+    """Issue 11: the notes a due batch shows while its payout waits (settlement's payout_checks source)."""
+    from daozhang.merchants.models import SettlementAccount
+    from daozhang.settlement.accounts import verify_account_change
+
+    settings.PAYOUT_COOLOFF_HOURS = 24
+    kit = make_merchant()
+    settle_day(clock, kit, D(2026, 11, 2))
+    batch = SettlementBatch.objects.get()
+    clock.at(2026, 11, 3, 9, 0)
+    p = payouts.start_payout(batch)
+    new = verify_account_change(account_id=change_account(kit.merchant, BankAccountInput(
+        holder_name=kit.merchant.legal_name, account_number="6222000011117777", bank_name="工商银行",
+        account_type="corporate")).id)
+    SettlementAccount.objects.filter(id=new.id).update(
+        verified_at=dt.datetime(2026, 11, 3, 0, 30, tzinfo=dt.UTC))  # 08:30 in Shanghai
+    assert payouts.submit(p) == "stopped"  # made for the old account: not sent
+    body = trace(kit, f"batches/{batch.id}")
+    notes = {n["code"]: n for n in body["notes"]}
+    assert "waiting for the cool-off until 2026-11-04 08:30" in notes["payout_cooloff"]["explanation"]
+    assert "account changed" in notes["payout_stopped"]["explanation"]
+    zh = {n["code"]: n for n in trace(kit, f"batches/{batch.id}", "zh-CN")["notes"]}
+    assert "冷静期至 2026-11-04 08:30" in zh["payout_cooloff"]["explanation"]
+
+
 def test_frozen_held_carried_adjusted(make_merchant, clock, staff_client):
     kit = make_merchant()
     clock.at(2026, 11, 2, 10, 0)

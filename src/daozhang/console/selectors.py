@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 
-from daozhang.core import pages
+from daozhang.core import clock, pages
 from daozhang.core.errors import DomainError
 from daozhang.core.models import Alert
 from daozhang.core.pages import Page
 from daozhang.merchants.models import SettlementAccount
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
+from daozhang.settlement.payouts import STOP_REASONS, cooloff_until
 from daozhang.support.models import CaseStatus, SupportCase
 
 M = TypeVar("M", bound=Model)
@@ -37,10 +38,18 @@ def keyset(qs: QuerySet[M], order: tuple[str, ...], cursors: Mapping[str, str], 
         return pages.keyset(qs, order, after=None, before=None, size=size)
 
 
+def _latest_attempt_status() -> Subquery:
+    return Subquery(Payout.objects.filter(batch_id=OuterRef("id")).order_by("-attempt").values("status")[:1])
+
+
 def queue_filter() -> Q:
-    """Batches staff must look at: returned by the bank, held, or stuck on a bank outage."""
+    """Batches staff must look at: returned by the bank, held, stuck on a bank outage, or
+    due again after their last attempt was stopped before sending (an account change, the
+    cool-off)."""
     retrying = Payout.objects.filter(status=PayoutStatus.RETRYING).values("batch_id")
-    return Q(status__in=[BatchStatus.RETURNED, BatchStatus.HELD]) | Q(id__in=retrying)
+    stopped = (SettlementBatch.objects.filter(status=BatchStatus.DUE)
+               .annotate(last=_latest_attempt_status()).filter(last=PayoutStatus.STOPPED).values("id"))
+    return Q(status__in=[BatchStatus.RETURNED, BatchStatus.HELD]) | Q(id__in=retrying) | Q(id__in=stopped)
 
 
 def queue_counts(user: Any) -> list[dict[str, Any]]:
@@ -51,6 +60,8 @@ def queue_counts(user: Any) -> list[dict[str, Any]]:
         returned = qs.filter(status=BatchStatus.RETURNED).count()
         held = qs.filter(status=BatchStatus.HELD).count()
         retrying = Payout.objects.filter(status=PayoutStatus.RETRYING).count()
+        stopped = qs.filter(status=BatchStatus.DUE).exclude(
+            id__in=Payout.objects.filter(status=PayoutStatus.RETRYING).values("batch_id")).count()
         out += [
             {"id": "returned", "zh": "出款退回", "en": "Payouts returned", "n": returned,
              "url": "console:payouts", "query": "?state=returned"},
@@ -58,6 +69,8 @@ def queue_counts(user: Any) -> list[dict[str, Any]]:
              "url": "console:payouts", "query": "?state=retrying"},
             {"id": "held", "zh": "暂缓出款", "en": "Payouts held", "n": held,
              "url": "console:payouts", "query": "?state=held"},
+            {"id": "stopped", "zh": "出款已拦截待重发", "en": "Payouts stopped before sending, due again", "n": stopped,
+             "url": "console:payouts", "query": "?state=stopped"},
         ]
     if user.has_perm("core.view_alert"):
         out.append({"id": "alerts", "zh": "未处理告警", "en": "Open alerts",
@@ -82,6 +95,9 @@ class QueueRow:
     corrected: bool = False
     can_repay: bool = False
     can_hold: bool = False
+    can_cancel: bool = False  # an attempt the bank has not accepted
+    stop_zh: str = ""  # why the last attempt was stopped before sending
+    stop_en: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,6 +109,9 @@ def payout_queue(state: str, cursors: Mapping[str, str]) -> Page[QueueRow]:
         qs = qs.filter(status=BatchStatus.HELD)
     elif state == "retrying":
         qs = qs.filter(id__in=Payout.objects.filter(status=PayoutStatus.RETRYING).values("batch_id"))
+    elif state == "stopped":
+        qs = qs.filter(status=BatchStatus.DUE).exclude(
+            id__in=Payout.objects.filter(status=PayoutStatus.RETRYING).values("batch_id"))
     page = keyset(qs, ("payout_date", "id"), cursors)
     batches = page.rows
     latest: dict[uuid.UUID, Payout] = {}
@@ -110,23 +129,42 @@ def payout_queue(state: str, cursors: Mapping[str, str]) -> Page[QueueRow]:
             pending[a.merchant_id] = a
         elif a.rejected_at is not None:
             rejected[a.merchant_id] = a
+    cool = cooloff_until(merchant_ids)
     rows = [queue_row(b, latest.get(b.id), current.get(b.merchant_id), pending.get(b.merchant_id),
-                 rejected.get(b.merchant_id)) for b in batches]
+                 rejected.get(b.merchant_id), cool.get(b.merchant_id)) for b in batches]
     return Page(rows, page.next, page.prev, page.is_first)
 
 
 def queue_row(b: SettlementBatch, p: Payout | None, acct: SettlementAccount | None, pending: SettlementAccount | None,
-         rejected: SettlementAccount | None) -> QueueRow:
-    if p is not None and p.status == PayoutStatus.RETRYING:
+         rejected: SettlementAccount | None, cool: Any = None) -> QueueRow:
+    if b.status == BatchStatus.HELD:
+        state = "held"
+    elif p is not None and p.status == PayoutStatus.RETRYING:
         state = "retrying"
+    elif p is not None and p.status == PayoutStatus.STOPPED and b.status == BatchStatus.DUE:
+        state = "stopped"
     else:
-        state = "held" if b.status == BatchStatus.HELD else "returned"
+        state = "returned"
     row = QueueRow(b, p, state, acct)
     row.can_repay = b.status in (BatchStatus.RETURNED, BatchStatus.HELD)
-    row.can_hold = b.status == BatchStatus.RETURNED
+    # A due batch can be held while its attempt has not reached the bank (it is checked
+    # again before any send); one with an attempt the bank has accepted cannot.
+    open_attempt = p is not None and p.status in (PayoutStatus.SUBMITTING, PayoutStatus.RETRYING,
+                                                  PayoutStatus.STOPPED)
+    row.can_hold = b.status == BatchStatus.RETURNED or (b.status == BatchStatus.DUE and open_attempt)
+    row.can_cancel = p is not None and p.status in (PayoutStatus.SUBMITTING, PayoutStatus.RETRYING)
+    if p is not None and p.status == PayoutStatus.STOPPED:
+        why = STOP_REASONS.get(p.stop_reason)
+        detail = f"（{p.stop_detail}）" if p.stop_detail else ""
+        row.stop_zh = f"未发送：{why.zh if why else p.stop_reason}{detail}"
+        row.stop_en = f"Not sent: {why.en if why else p.stop_reason}{f' ({p.stop_detail})' if p.stop_detail else ''}"
     masked = acct.masked_number if acct else "—"
     returned = p is not None and p.status == PayoutStatus.RETURNED
-    if pending is not None:
+    if cool is not None and pending is None:
+        until = cool.astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
+        row.account_zh = f"{masked}：账户变更后冷静期，{until} 前不出款"
+        row.account_en = f"{masked}: waiting for the cool-off after the account change until {until}"
+    elif pending is not None:
         row.account_zh = f"账户变更（{pending.masked_number}）待银行验证，验证前不出款"
         row.account_en = f"Account change ({pending.masked_number}) awaiting bank verification; no payout until then"
     elif returned and acct is not None and p is not None and acct.id != p.account_id and acct.verified_at:
@@ -154,4 +192,4 @@ def batch_row(b: SettlementBatch) -> QueueRow:
     current = next((a for a in accounts if a.is_current), None)
     pending = next((a for a in accounts if not a.is_current and not a.verified_at and not a.rejected_at), None)
     rejected = next((a for a in reversed(accounts) if a.rejected_at), None)
-    return queue_row(b, p, current, pending, rejected)
+    return queue_row(b, p, current, pending, rejected, cooloff_until([b.merchant_id]).get(b.merchant_id))

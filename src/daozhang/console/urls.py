@@ -32,6 +32,7 @@ urlpatterns = [
     path("payouts/<uuid:batch_id>/hold/", payouts.batch_hold, name="batch_hold"),
     path("approvals/", approvals.approval_list, name="approvals"),
     path("approvals/<uuid:request_id>/", approvals.approval_detail, name="approval"),
+    path("payouts/attempts/<uuid:payout_id>/cancel/", payouts.payout_cancel, name="payout_cancel"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:alert_id>/resolve/", alerts.alert_resolve, name="alert_resolve"),
     path("cases/", cases.case_list, name="cases"),

@@ -34,5 +34,5 @@ class AlertAdmin(ReadOnly):
 class JobRunAdmin(ReadOnly):
     """Progress of imports, settlement and payout runs, also of runs that crashed half-way."""
 
-    list_display = ("started_at", "kind", "label", "status", "done", "total", "finished_at")
+    list_display = ("started_at", "kind", "label", "status", "done", "total", "finished_at", "message", "host", "pid")
     list_filter = ("kind", "status")

@@ -184,6 +184,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "此地址不支持该请求方法；支持：{allowed}。",
     ),
     "ledger_unbalanced": ("The ledger entry does not balance.", "会计分录借贷不平衡。"),
+    "payout_accepted": (
+        "The bank has already accepted this payout ({state}); it cannot be cancelled. If it is returned, the batch "
+        "comes back to the payout queue.",
+        "银行已受理该笔出款（{state}），无法撤销；如被银行退回，批次将回到出款队列。",
+    ),
+    "payout_being_sent": (
+        "This payout is being sent to the bank right now; try again in a minute, when the bank has answered.",
+        "该笔出款正在发送至银行，请在银行应答后（约一分钟）再试。",
+    ),
+    "payout_bank_unreachable": (
+        "The bank cannot be asked whether it already received this payout, so it cannot be cancelled yet. It will "
+        "not be sent while the batch is held: hold the batch, and cancel once the bank is back.",
+        "暂时无法向银行确认是否已收到该笔出款，因此暂不能撤销。批次暂缓期间不会发出：请先暂缓出款，银行恢复后再撤销。",
+    ),
 }
 
 

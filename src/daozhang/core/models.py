@@ -27,6 +27,14 @@ class JobRun(models.Model):
     message = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Which process runs it (`core.progress`): a later run of the same kind marks a row whose
+    # process is gone "interrupted" instead of leaving it "running" forever. `proc_start`
+    # (the process's start time, from /proc) tells a reused pid from the original.
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    proc_start = models.CharField(max_length=40, blank=True, default="")
+    # Refreshed as the job advances: how a run on another machine is judged alive.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "started_at"], name="jobrun_kind_started")]

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from daozhang.audit import services as audit
+from daozhang.core import clock
 from daozhang.core.errors import DomainError
 from daozhang.ledger.accounts import merchant_payable
 from daozhang.ledger.services import ensure_accounts
@@ -102,7 +102,7 @@ def onboard_merchant(*, data: OnboardingInput, actor: str) -> Merchant:
             SettlementAccount.objects.create(
                 merchant=merchant, holder_name=holder, account_number=number,
                 bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
-                account_type=bank.account_type, verified_at=timezone.now(),  # checked with the licence
+                account_type=bank.account_type, verified_at=clock.now(),  # checked with the licence
                 stage=AccountStage.VERIFIED,
             )
             ensure_accounts([merchant_payable(merchant.id)])

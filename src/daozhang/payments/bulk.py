@@ -31,6 +31,7 @@ from daozhang.merchants.models import FeePlan, Merchant
 from daozhang.payments.fees import fee_for
 from daozhang.payments.ledger_entries import sale_entry
 from daozhang.settlement.models import SettlementBatch
+from daozhang.settlement.stamping import open_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def import_sales(rows: Iterable[ImportedSale], *, batch_size: int = 1000,
     the batch in flight, and running the same import again books nothing twice.
     """
     plans: dict[uuid.UUID, FeePlan] = {}
-    cycles: dict[uuid.UUID, tuple[dt.time, dt.date | None]] = {}
+    cycles: dict[uuid.UUID, tuple[str, dt.time, dt.date | None]] = {}
     written = 0
     with _bulk_session():
         for batch in _batches(rows, batch_size):
@@ -122,7 +123,7 @@ def _batches(rows: Iterable[ImportedSale], size: int) -> Iterator[list[ImportedS
 
 
 def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan],
-                  cycles: dict[uuid.UUID, tuple[dt.time, dt.date | None]]) -> int:
+                  cycles: dict[uuid.UUID, tuple[str, dt.time, dt.date | None]]) -> int:
     missing = {r.merchant_id for r in batch} - plans.keys()
     if missing:
         settled = dict(SettlementBatch.objects.filter(merchant_id__in=missing).values("merchant_id")
@@ -131,7 +132,7 @@ def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan]
             plans[m.id] = m.fee_plan
             # The cycle's cut-off, and the last settled date: a sale booked now for a date
             # already settled is paid with the next batch instead of being lost between them.
-            cycles[m.id] = (cutoff(m.settlement_cycle), settled.get(m.id))
+            cycles[m.id] = (m.settlement_cycle, cutoff(m.settlement_cycle), settled.get(m.id))
     sqlite = connection.vendor == "sqlite"
     adapt_day, adapt_time = connection.ops.adapt_datefield_value, connection.ops.adapt_datetimefield_value
     business_tz = clock.business_tz()  # clock.business_date, with the zone looked up once a batch
@@ -145,6 +146,9 @@ def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan]
         entries: list[NewEntry] = []
         now = adapt_time(clock.now())
         days: dict[dt.date, Any] = {}
+        # The first open date of each (cycle, date) the batch books on, asked once each in
+        # this transaction, under the date's lock (settlement.stamping: a run may be closing it).
+        open_days: dict[tuple[str, dt.date], dt.date] = {}
         for r in batch:
             key = (r.merchant_id.int, r.idempotency_key)
             if key in seen:
@@ -158,8 +162,12 @@ def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan]
             db_day = days.get(day)
             if db_day is None:
                 db_day = days[day] = adapt_day(day)
-            cut, last_settled = cycles[r.merchant_id]
+            cycle, cut, last_settled = cycles[r.merchant_id]
             pay_day = day + _ONE_DAY if local.time() >= cut else day
+            stamped = open_days.get((cycle, pay_day))
+            if stamped is None:
+                stamped = open_days[(cycle, pay_day)] = open_day(cycle=cycle, wanted=pay_day)
+            pay_day = stamped
             if last_settled is not None and pay_day <= last_settled:
                 pay_day = last_settled + _ONE_DAY
             db_pay_day = days.get(pay_day)

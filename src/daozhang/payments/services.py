@@ -34,7 +34,7 @@ from daozhang.core.errors import DomainError, NotFound
 from daozhang.core.ids import new_id
 from daozhang.core.money import MoneyError, validate_amount_fen
 from daozhang.core.once import Claim
-from daozhang.dates.cycles import settlement_date_for
+from daozhang.dates.cycles import cutoff_moment, settlement_date_for
 from daozhang.ledger.services import insert_with_entries, post_entry
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.payments.cards import card_ref, clean_pan
@@ -48,7 +48,7 @@ from daozhang.payments.models import (
     Reversal,
     ReversalOutcome,
 )
-from daozhang.settlement.stamping import settlement_date_of
+from daozhang.settlement.stamping import OPEN_DATE_SQL, open_date_params, settlement_date_of
 from daozhang.terminals.models import Terminal, TerminalStatus
 
 log = logging.getLogger(__name__)
@@ -164,14 +164,22 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest,
         fee = fee_for(merchant.fee_plan, channel=req.channel, entry_mode=req.entry_mode,
                       card_type=result.card_type, amount_fen=amount)
         payment.fee, payment.fee_rule = fee.fen, fee.rule
+        # The date the clock gives; the INSERT stamps the first open one from it, under the
+        # date's lock (`settlement.stamping`: a run may close it while this sale is in flight).
         payment.settlement_date = settlement_date_for(now, merchant.settlement_cycle)
         entries.append(sale_entry(payment_id=payment.id, merchant_id=merchant.id, channel=payment.channel,
                                   amount=amount, fee=payment.fee, business_date=payment.business_date))
+    wanted = payment.settlement_date
     try:
         # Inside a caller's transaction, a savepoint: a lost race must not abort the caller's work.
         also = [claim.insert_sql_of(payment)] if claim is not None else []
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            insert_with_entries(_PAYMENT_INSERT, _payment_row(payment), entries, also=also)
+            if wanted is None:
+                insert_with_entries(_PAYMENT_INSERT, _payment_row(payment), entries, also=also)
+            else:
+                insert_with_entries(_stamping_insert(), [*_payment_row(payment)[:-1],
+                                                         *open_date_params(merchant.settlement_cycle, wanted)],
+                                    entries, also=also)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer with its result.
         winner = (Payment.objects.select_related("terminal")
@@ -181,6 +189,11 @@ def sale(*, merchant: Merchant, idempotency_key: str, req: SaleRequest,
         return _replay(winner, req, amount, card.token if card else None), True
     if claim is not None:
         claim.inserted()
+    if wanted is not None and clock.now() >= cutoff_moment(wanted, merchant.settlement_cycle):
+        # Booked across the cut-off: the date may have been closed meanwhile and the INSERT
+        # stamped a later one. Only then is it read back (one query, a few sales a day).
+        payment.settlement_date = (Payment.objects.filter(id=payment.id)
+                                   .values_list("settlement_date", flat=True).first())
     payment._state.adding, payment._state.db = False, connection.alias
     return payment, False
 
@@ -213,6 +226,17 @@ _PAYMENT_INSERT = (
     f"INSERT INTO payments_payment ({', '.join(_PAYMENT_COLUMNS)})"  # noqa: S608 - constants and placeholders
     f" VALUES ({', '.join(['%s'] * len(_PAYMENT_COLUMNS))})"
 )
+# An approved sale: the settlement date (the last column) is the first open date from the
+# one the clock gives, found by the INSERT itself under the date's lock (settlement.stamping).
+_STAMPING_INSERT = {
+    vendor: (f"INSERT INTO payments_payment ({', '.join(_PAYMENT_COLUMNS)})"  # noqa: S608 - constants and placeholders
+             f" VALUES ({', '.join(['%s'] * (len(_PAYMENT_COLUMNS) - 1))}, {sql})")
+    for vendor, sql in OPEN_DATE_SQL.items()
+}
+
+
+def _stamping_insert() -> str:
+    return _STAMPING_INSERT["postgresql" if connection.vendor == "postgresql" else "sqlite"]
 
 
 def _lookup(merchant: Merchant, key: str, tid: str,
@@ -336,7 +360,8 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
             return locked
         now = clock.now()
         locked.status, locked.voided_at, locked.updated_at = PaymentStatus.VOIDED, now, now
-        locked.undo_settlement_date = settlement_date_for(now, merchant.settlement_cycle)
+        locked.undo_settlement_date = settlement_date_of(merchant_id=merchant.id, cycle=merchant.settlement_cycle,
+                                                         at=now)
         locked.save(update_fields=["status", "voided_at", "updated_at", "undo_settlement_date"])
         post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="void",
                               business_date=clock.business_date(now)))
@@ -414,7 +439,8 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
             now = clock.now()
             locked.status, locked.reversed_at, locked.updated_at = PaymentStatus.REVERSED, now, now
             if was_booked:
-                locked.undo_settlement_date = settlement_date_for(now, merchant.settlement_cycle)
+                locked.undo_settlement_date = settlement_date_of(
+                    merchant_id=merchant.id, cycle=merchant.settlement_cycle, at=now)
             locked.save(update_fields=["status", "reversed_at", "updated_at", "undo_settlement_date"])
             if was_booked:
                 post_entry(undo_entry(payment_id=p.id, merchant_id=merchant.id, kind="reversal",

@@ -43,7 +43,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from daozhang.approvals import services as approvals
@@ -357,7 +356,7 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
         if locked.verified_at or locked.rejected_at or locked.stage != AccountStage.VERIFYING:
             return locked
         if answer.state != TransferState.PAID:
-            locked.stage, locked.rejected_at, locked.rejection_reason = (AccountStage.REJECTED, timezone.now(),
+            locked.stage, locked.rejected_at, locked.rejection_reason = (AccountStage.REJECTED, clock.now(),
                                                                          answer.reason[:200])
             locked.save(update_fields=["stage", "rejected_at", "rejection_reason"])
             audit.record(actor=actor, action="settlement_account.rejected", obj_type="settlement_account",
@@ -367,10 +366,10 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
             return locked
         SettlementAccount.objects.filter(merchant=merchant, is_current=True).update(is_current=False)
         # The moment the account takes effect: a payout cool-off counts from `verified_at`.
-        locked.is_current, locked.verified_at, locked.stage = True, timezone.now(), AccountStage.VERIFIED
+        locked.is_current, locked.verified_at, locked.stage = True, clock.now(), AccountStage.VERIFIED
         locked.save(update_fields=["is_current", "verified_at", "stage"])
         repaid = SettlementBatch.objects.filter(merchant=merchant, status=BatchStatus.RETURNED).update(
-            status=BatchStatus.DUE, updated_at=timezone.now())
+            status=BatchStatus.DUE, updated_at=clock.now())
         audit.record(actor=actor, action="settlement_account.verified", obj_type="settlement_account",
                      obj_id=locked.id, merchant_id=merchant.id,
                      after={"account": locked.masked_number, "returned_batches_to_repay": repaid})

@@ -70,10 +70,16 @@ class SettlementBatch(models.Model):
 
 class PayoutStatus(models.TextChoices):
     SUBMITTING = "submitting", "Submitting 提交中"
+    # Checked under the lock and handed to the bank: between that commit and the bank's
+    # answer nobody may cancel it (the bank may be taking it right now).
+    SENDING = "sending", "Being sent to the bank 正在发送银行"
     ACCEPTED = "accepted", "Accepted by bank 银行处理中"
     RETRYING = "retrying", "Bank unavailable, retrying 银行故障重试中"
     PAID = "paid", "Paid 已到账"
     RETURNED = "returned", "Returned 已退回"
+    # Never reached the bank: refused by the checks before sending, or cancelled by staff
+    # (`stop_reason` says which). The batch decides what happens next (held or due again).
+    STOPPED = "stopped", "Stopped before sending 已拦截，未发送"
 
 
 class Payout(models.Model):
@@ -95,6 +101,11 @@ class Payout(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Why a stopped attempt was not sent (`settlement.payouts.STOP_REASONS`), who stopped it
+    # ("system:payout-checks" or a staff actor) and when.
+    stop_reason = models.CharField(max_length=40, blank=True, default="")
+    stop_detail = models.CharField(max_length=300, blank=True, default="")
+    stopped_by = models.CharField(max_length=120, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["batch", "attempt"], name="payout_batch_attempt")]
@@ -131,3 +142,17 @@ class SettledDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "day"], name="settled_day_once")]
+
+
+class ClosedDay(models.Model):
+    """A settlement date a run has closed for one cycle: no money may be stamped with it
+    any more (`settlement.stamping`). Written when the run starts, before it reads a row,
+    under the lock every booking of that date holds until it commits (issue 11, item 8:
+    a sale committed just after the cut-off while the run reads)."""
+
+    cycle = models.CharField(max_length=2)
+    day = models.DateField()
+    closed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "day"], name="closed_day_once")]

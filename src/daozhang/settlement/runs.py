@@ -59,6 +59,7 @@ from daozhang.ledger.services import post_entries_from
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.settlement.models import BatchStatus, SettlementBatch
 from daozhang.settlement.sources import Figure, Tally, all_figures, all_sources
+from daozhang.settlement.stamping import close_days
 
 
 @dataclass
@@ -212,7 +213,9 @@ def run_settlement(day: dt.date, *, cycles: tuple[str, ...] = ("T1", "D0"),
                         zh=f"{day} 结算已停止：缺少 {gap.year} 年工作日历。")
             raise
     resolve_alert("settlement_stopped", day.isoformat())
-
+    # Before a row of the day is read: no booking may stamp this date from now on, and the
+    # ones stamping it right now commit first (settlement.stamping, issue 11 item 8).
+    close_days(day, cycles)
 
     # Raw rows: the ORM's per-row converters cost more than the query for ten thousand.
     with connection.cursor() as cur:

@@ -11,17 +11,18 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from daozhang.console.forms import REASON, Form
+from daozhang.console.forms import REASON, Field, Form
 from daozhang.console.selectors import QueueRow, batch_row, payout_queue
 from daozhang.console.views.common import Done, handle
 from daozhang.core.money import Money
 from daozhang.settlement import payouts
-from daozhang.settlement.models import BatchStatus, SettlementBatch
+from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
 from daozhang.web.access import staff_actor, staff_required
 from daozhang.web.parse import split_label
 
 STATES = (("", "全部", "All"), ("returned", "出款退回", "Returned"),
-          ("retrying", "失败重试中", "Failing, retrying"), ("held", "暂缓出款", "Held"))
+          ("retrying", "失败重试中", "Failing, retrying"), ("held", "暂缓出款", "Held"),
+          ("stopped", "已拦截待重发", "Stopped, due again"))
 
 
 @staff_required("settlement.view_settlementbatch")
@@ -52,6 +53,12 @@ def _summary(row: QueueRow) -> Summary:
            ("批次状态", "Batch status", split_label(BatchStatus(b.status).label))]
     if p is not None and p.return_reason:
         out.append(("银行退回原因", "Bank's return reason", f"{p.return_code} {p.return_reason}"))
+    if p is not None:
+        out.append(("最近一次出款", "Last attempt", (
+            f"第 {p.attempt} 次 · {Money(p.amount).display()} · {split_label(PayoutStatus(p.status).label)[0]}",
+            f"#{p.attempt} · {Money(p.amount).display()} · {split_label(PayoutStatus(p.status).label)[1]}")))
+    if row.stop_zh:
+        out.append(("拦截原因", "Why it was stopped", (row.stop_zh, row.stop_en)))
     out.append(("结算账户", "Settlement account", (row.account_zh, row.account_en)))
     return out
 
@@ -114,3 +121,41 @@ def batch_repay(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
 @staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
 def batch_hold(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
     return _batch_action(request, batch_id, HOLD)
+
+
+THEN = Field("then", "撤销后批次", "Then the batch", "select", options=(
+    (BatchStatus.HELD.value, "暂缓出款（须再点「重新付款」才会出款）", "held (paid only after someone re-pays it)"),
+    (BatchStatus.DUE.value, "待出款（下一次出款任务重新发起）", "due (the next payout run makes a new attempt)")))
+
+
+@staff_required("settlement.view_settlementbatch", "settlement.change_settlementbatch")
+def payout_cancel(request: HttpRequest, payout_id: uuid.UUID) -> HttpResponse:
+    """Cancel an attempt the bank has not accepted (issue 11, item 3): never sent afterwards."""
+    p = get_object_or_404(Payout, id=payout_id)
+    row = _row(p.batch_id)
+    form = Form.bound((REASON, THEN), request.POST if request.method == "POST" else {},
+                      initial={"then": BatchStatus.HELD.value})
+
+    def run() -> Done:
+        payouts.cancel_payout(payout_id=p.id, actor=staff_actor(request), reason=form["reason"],
+                              then=form["then"] or BatchStatus.HELD.value)
+        who, day = row.batch.merchant.short_name, row.batch.settlement_date
+        return (f"{who} {day} 批次的第 {p.attempt} 次出款已撤销，未发往银行。",
+                f"Attempt #{p.attempt} of {who}'s batch of {day} is cancelled; it was not sent to the bank.",
+                reverse("console:payouts"))
+
+    blocked = None
+    if p.status in (PayoutStatus.ACCEPTED, PayoutStatus.PAID, PayoutStatus.RETURNED):
+        blocked = ("银行已受理该笔出款，无法撤销。", "The bank has accepted this payout; it cannot be cancelled.")
+    elif p.status == PayoutStatus.STOPPED:
+        blocked = ("该笔出款已撤销或已拦截，未发往银行。",
+                   "This attempt is already cancelled or stopped; it was not sent.")
+    return handle(request, form, run, "console/form.html", {
+        "section": "payouts", "title_zh": "撤销出款", "title_en": "Cancel payout attempt",
+        "summary": _summary(row), "blocked": blocked if request.method != "POST" else None,
+        "note_zh": "仅能撤销银行尚未受理的出款（提交中或银行故障重试中）。撤销后该次出款不会再发出，并记入审计日志。",
+        "note_en": "Only an attempt the bank has not accepted (submitting, or retrying through a bank outage) can be "
+                   "cancelled. It is never sent afterwards, and the cancel is kept in the audit log.",
+        "submit_zh": "确认撤销", "submit_en": "Confirm cancel", "submit_id": "cancel-submit",
+        "cancel": reverse("console:payouts"),
+    })
