@@ -199,17 +199,20 @@ def test_an_old_sandbox_bank_row_is_converted_by_the_migration(transactional_db)
     from django.db.migrations.executor import MigrationExecutor
 
     from daozhang.channels.models import SandboxBankAccount, account_digest
+    from daozhang.core.dbroles import as_owner
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([("channels", "0002_sandboxbankaccount_sandboxbanktransfer")])
-    old = executor.loader.project_state([("channels", "0002_sandboxbankaccount_sandboxbanktransfer")]).apps
-    old.get_model("channels", "SandboxBankAccount").objects.create(account_number=PERSONAL_FIRST, holder_name="王小明")
-    old.get_model("channels", "SandboxBankTransfer").objects.create(
-        payout_id="0190aaaa-0000-7000-8000-000000000001", amount=100, account_number=PERSONAL_FIRST,
-        holder_name="王小明", bank_ref="BK1", created_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with as_owner(connection):  # migrations run as the tables' owner (PostgreSQL: core.dbroles)
+        executor = MigrationExecutor(connection)
+        executor.migrate([("channels", "0002_sandboxbankaccount_sandboxbanktransfer")])
+        old = executor.loader.project_state([("channels", "0002_sandboxbankaccount_sandboxbanktransfer")]).apps
+        old.get_model("channels", "SandboxBankAccount").objects.create(account_number=PERSONAL_FIRST,
+                                                                       holder_name="王小明")
+        old.get_model("channels", "SandboxBankTransfer").objects.create(
+            payout_id="0190aaaa-0000-7000-8000-000000000001", amount=100, account_number=PERSONAL_FIRST,
+            holder_name="王小明", bank_ref="BK1", created_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
     account = SandboxBankAccount.objects.for_number(PERSONAL_FIRST).get()
     assert account.account_hash == account_digest(PERSONAL_FIRST) and account.holder_name == "王小明"
     assert account.account_masked == f"{PERSONAL_FIRST[:4]} **** {PERSONAL_FIRST[-4:]}"

@@ -50,7 +50,9 @@ CHECKS = (
                      _payout_vs_batch),
     missing_entry("settlement.adjustment_entry_missing", "adjustments with no entry",
                   table="settlement_adjustment", where="1 = 1",
-                  key="'adjustment:' || daozhang_uuid_text(t.id)", prefix="adjustment",
+                  # keyed by its approval when a second person approved it (settlement.adjustments)
+                  key="CASE WHEN t.approval_id IS NULL THEN 'adjustment:' || daozhang_uuid_text(t.id)"
+                      " ELSE 'adjustment-approval:' || daozhang_uuid_text(t.approval_id) END", prefix="adjustment",
                   detail="'amount ' || t.amount || ': no entry'"),
     amount_differs("settlement.adjustment_amount", "adjustments whose entry moves another amount",
                    kind="settlement.adjustment", purpose="adjustments", table="settlement_adjustment",
