@@ -125,12 +125,39 @@ def test_a_run_killed_between_journal_and_outbox_publishes_the_file_once(file_ba
     assert restarted.status_many([uuid.uuid4()]).popitem()[1].state == TransferState.UNKNOWN
 
 
-def test_the_file_bank_gives_no_verdict_on_an_account_so_a_change_waits_for_staff(file_bank, merchant_kit):
-    from daozhang.settlement.accounts import verify_account_change
+def test_the_file_bank_gives_no_verdict_on_an_account_so_staff_verify_it(file_bank, merchant_kit):
+    """No bank verdict: one request in the approvals queue, however often the job asks;
+    a staff member's approval makes the account current (audited), a rejection ends it."""
+    from daozhang.approvals import services as approvals
+    from daozhang.approvals.models import ApprovalRequest
+    from daozhang.audit.models import AuditEvent
+    from daozhang.merchants.services import BankAccountInput
+    from daozhang.settlement.accounts import BANK_CHECK_KIND, verify_account_change
+    from tests.account_helpers import change_account, reviewer
 
-    current = SettlementAccount.objects.get(merchant=merchant_kit.merchant)
-    pending = SettlementAccount.objects.create(
-        merchant=merchant_kit.merchant, holder_name=current.holder_name, account_number="62220200001111",
-        bank_name="中国银行", account_type="corporate", is_current=False)
-    after = verify_account_change(account_id=pending.id)
-    assert after.verified_at is None and after.rejected_at is None and not after.is_current  # still pending
+    merchant = merchant_kit.merchant
+    pending = change_account(merchant, BankAccountInput(
+        holder_name=merchant.legal_name, account_number="62220200001111", bank_name="中国银行",
+        account_type="corporate"))
+    for _ in range(3):  # the verification job, run after run
+        after = verify_account_change(account_id=pending.id)
+        assert after.verified_at is None and after.rejected_at is None and not after.is_current
+    [req] = ApprovalRequest.objects.filter(kind=BANK_CHECK_KIND, status="pending")
+    assert "62220200001111" not in req.summary_en + req.summary_zh  # shown masked
+    staff = reviewer()
+    approvals.approve(request_id=req.id, user=staff, actor=f"staff:{staff.get_username()}")
+    now_current = SettlementAccount.objects.get(id=pending.id)
+    assert now_current.is_current and now_current.verified_at is not None
+    assert AuditEvent.objects.filter(action="settlement_account.verified", object_id=str(pending.id),
+                                     actor=f"staff:{staff.get_username()}").exists()
+
+    other = change_account(merchant, BankAccountInput(
+        holder_name=merchant.legal_name, account_number="62220200002222", bank_name="中国银行",
+        account_type="corporate"))
+    verify_account_change(account_id=other.id)
+    req2 = ApprovalRequest.objects.get(kind=BANK_CHECK_KIND, status="pending")
+    approvals.reject(request_id=req2.id, user=staff, actor=f"staff:{staff.get_username()}",
+                     reason="户名与开户许可证不符")
+    ended = SettlementAccount.objects.get(id=other.id)
+    assert ended.rejected_at is not None and not ended.is_current and "户名与开户许可证不符" in ended.rejection_reason
+    assert SettlementAccount.objects.get(id=pending.id).is_current  # the verified one stays

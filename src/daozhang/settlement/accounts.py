@@ -46,7 +46,7 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from daozhang.approvals import services as approvals
-from daozhang.approvals.models import ApprovalRequest
+from daozhang.approvals.models import ApprovalRequest, ApprovalStatus
 from daozhang.audit import services as audit
 from daozhang.audit.models import AuditEvent
 from daozhang.channels.bank import PayeeAccount, TransferState, get_bank
@@ -332,6 +332,9 @@ def register_approval_kind() -> None:
     approvals.register(approvals.Kind(
         name=REVIEW_KIND, permission=REVIEW_PERMISSION, label_zh="结算账户变更", label_en="Settlement-account change",
         on_approve=_review_approved, on_close=_review_closed))
+    approvals.register(approvals.Kind(
+        name=BANK_CHECK_KIND, permission=REVIEW_PERMISSION, label_zh="结算账户核实",
+        label_en="Settlement-account verification", on_approve=_bank_check_approved, on_close=_bank_check_closed))
 
 
 # ----------------------------------------------------------- the bank
@@ -349,7 +352,7 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
     answer = get_bank().verify(PayeeAccount(account.holder_name, account.account_number, account.bank_name,
                                             account.account_type))  # BankUnavailable: stays pending, retried
     if answer.state == TransferState.ACCEPTED:
-        return account  # no verdict (the file bank cannot verify): stays pending until staff verify it
+        return _ask_staff_to_verify(account, actor=actor)  # no verdict: the file bank cannot verify
     merchant = account.merchant
     with transaction.atomic():
         locked = SettlementAccount.objects.select_for_update().get(id=account.id)
@@ -364,18 +367,66 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
             emit("account_rejected", merchant_id=merchant.id,
                  data={"account_id": str(locked.id), "reason": answer.reason})
             return locked
-        SettlementAccount.objects.filter(merchant=merchant, is_current=True).update(is_current=False)
-        # The moment the account takes effect: a payout cool-off counts from `verified_at`.
-        locked.is_current, locked.verified_at, locked.stage = True, clock.now(), AccountStage.VERIFIED
-        locked.save(update_fields=["is_current", "verified_at", "stage"])
-        repaid = SettlementBatch.objects.filter(merchant=merchant, status=BatchStatus.RETURNED).update(
-            status=BatchStatus.DUE, updated_at=clock.now())
-        audit.record(actor=actor, action="settlement_account.verified", obj_type="settlement_account",
-                     obj_id=locked.id, merchant_id=merchant.id,
-                     after={"account": locked.masked_number, "returned_batches_to_repay": repaid})
-        emit("account_verified", merchant_id=merchant.id,
-             data={"account_id": str(locked.id), "account": locked.masked_number, "repaid": repaid})
+        _take_effect(locked, actor=actor)
     return locked
+
+
+def _take_effect(locked: SettlementAccount, *, actor: str, **why: str) -> None:
+    """The verified account becomes the one paid to, in the caller's transaction (row locked)."""
+    merchant_id = locked.merchant_id
+    SettlementAccount.objects.filter(merchant_id=merchant_id, is_current=True).update(is_current=False)
+    # The moment the account takes effect: a payout cool-off counts from `verified_at`.
+    locked.is_current, locked.verified_at, locked.stage = True, clock.now(), AccountStage.VERIFIED
+    locked.save(update_fields=["is_current", "verified_at", "stage"])
+    repaid = SettlementBatch.objects.filter(merchant_id=merchant_id, status=BatchStatus.RETURNED).update(
+        status=BatchStatus.DUE, updated_at=clock.now())
+    audit.record(actor=actor, action="settlement_account.verified", obj_type="settlement_account",
+                 obj_id=locked.id, merchant_id=merchant_id,
+                 after={"account": locked.masked_number, "returned_batches_to_repay": repaid, **why})
+    emit("account_verified", merchant_id=merchant_id,
+         data={"account_id": str(locked.id), "account": locked.masked_number, "repaid": repaid})
+
+
+# A bank that gives no verdict on an account (the file bank: nothing to ask on line) leaves
+# the check to staff, who verify the holder and number from the merchant's documents or by
+# calling the bank; through the approvals queue, so it is one decision, audited, made once.
+BANK_CHECK_KIND = "settlement.account_bank_check"
+
+
+def _ask_staff_to_verify(account: SettlementAccount, *, actor: str) -> SettlementAccount:
+    with transaction.atomic():
+        locked = SettlementAccount.objects.select_for_update().select_related("merchant").get(id=account.id)
+        if locked.verified_at or locked.rejected_at or locked.stage != AccountStage.VERIFYING:
+            return locked
+        if ApprovalRequest.objects.filter(kind=BANK_CHECK_KIND, object_type="settlement_account",
+                                          object_id=str(locked.id), status=ApprovalStatus.PENDING).exists():
+            return locked  # asked already (the verification job runs again and again)
+        m = locked.merchant
+        approvals.request_approval(
+            kind=BANK_CHECK_KIND, payload={"account_id": str(locked.id)}, maker=actor, maker_user_id=None,
+            merchant_id=m.id, object_type="settlement_account", object_id=str(locked.id),
+            summary_zh=f"核实 {m.short_name}（{m.merchant_no}）的新结算账户 {locked.masked_number}，户名 "
+                       f"{locked.holder_name}，{locked.bank_name}：银行不提供在线核验，请凭资料或致电银行核实",
+            summary_en=f"Verify {m.short_name} ({m.merchant_no})'s new settlement account {locked.masked_number}, "
+                       f"holder {locked.holder_name}, {locked.bank_name}: the bank gives no verdict on line; "
+                       f"check it from the documents or with the bank")
+    return locked
+
+
+def _bank_check_approved(req: ApprovalRequest, actor: str) -> dict[str, Any]:
+    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    if acct is None or acct.stage != AccountStage.VERIFYING or acct.verified_at or acct.rejected_at:
+        raise DomainError("approval_decided", "request_id", {"status": ("closed", "已关闭")}, status=409)
+    _take_effect(acct, actor=actor, verified_by="staff", approval=str(req.id))
+    return {"account_id": str(acct.id), "verified": True}
+
+
+def _bank_check_closed(req: ApprovalRequest, actor: str, why: str) -> None:
+    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    if acct is None or acct.stage != AccountStage.VERIFYING or acct.verified_at or acct.rejected_at:
+        return
+    acct.approval_id = None  # that one (the review, if any) was decided already: nothing to cancel
+    _reject(acct, actor=actor, reason=f"not verified by staff / 运营核实未通过: {why}", now=clock.now())
 
 
 # ----------------------------------------------------------- what the merchant sees
