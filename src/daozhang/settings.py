@@ -56,6 +56,9 @@ FIELD_ENCRYPTION_KEYS = [
 ] or ([DEV_FIELD_KEY, LEGACY_DEV_FIELD_KEY] if DEVELOPMENT else [DEV_FIELD_KEY])
 # Sandbox payment channels in production only for a pilot, with a warning at every start.
 PILOT_SANDBOX_CHANNELS = _env_bool("DAOZHANG_PILOT_SANDBOX_CHANNELS", False)
+# A pilot without an SMS gateway yet: the sandbox SMS and e-mail providers allowed in
+# production, warned at every start (notifications/checks.py).
+PILOT_SANDBOX_MESSAGES = _env_bool("DAOZHANG_PILOT_SANDBOX_MESSAGES", False)
 # Django's test runner (pytest-django included) adds `testserver` itself while tests run.
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DAOZHANG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()

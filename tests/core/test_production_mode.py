@@ -32,6 +32,8 @@ REAL_CHANNELS = {  # what an operator names: its own adapters (never imported by
     "DAOZHANG_CHANNEL_CARD": "acquirer_adapters.unionpay.Network",
     "DAOZHANG_CHANNEL_WECHAT": "acquirer_adapters.wechat.Network",
     "DAOZHANG_CHANNEL_ALIPAY": "acquirer_adapters.alipay.Network",
+    "DAOZHANG_SMS_PROVIDER": "acquirer_adapters.sms.Gateway",
+    "DAOZHANG_SMTP_HOST": "smtp.example.com",
 }
 
 
@@ -164,13 +166,16 @@ def test_the_sandbox_bank_and_channels_are_refused_in_production_and_the_pilot_f
     assert done.returncode != 0
     assert "daozhang.E010" in done.stderr and "DAOZHANG_BANK" in done.stderr
     assert done.stderr.count("daozhang.E011") == 3
-    assert all(name in done.stderr for name in REAL_CHANNELS)
+    assert done.stderr.count("daozhang.E013") == 2  # the sandbox SMS and e-mail: codes would reach no one
+    assert all(name in done.stderr for name in REAL_CHANNELS if "CHANNEL" in name)
+    assert "DAOZHANG_SMS_PROVIDER" in done.stderr and "DAOZHANG_EMAIL_PROVIDER" in done.stderr
 
-    pilot = {**env, "DAOZHANG_PILOT_SANDBOX_CHANNELS": "1"}
+    pilot = {**env, "DAOZHANG_PILOT_SANDBOX_CHANNELS": "1", "DAOZHANG_PILOT_SANDBOX_MESSAGES": "1"}
     for command in (["check"], ["migrate", "--no-input"], ["payouts", "run", "--quiet"]):
         done = daozhang(pilot, *command)
         assert done.returncode == 0, done.stderr
         assert "daozhang.W011" in done.stderr and "Pilot" in done.stderr, command
+        assert done.stderr.count("daozhang.W013") == 2, command
     # The pilot flag never allows the sandbox bank.
     done = daozhang({**pilot, "DAOZHANG_BANK": "daozhang.channels.sandbox_bank.SandboxBank"}, "check")
     assert done.returncode != 0 and "daozhang.E010" in done.stderr
