@@ -126,7 +126,8 @@ def confirm(request: HttpRequest, *, code: str, actor: str, merchant_id: Any = N
 
 def verify(request: HttpRequest, *, code: str) -> tuple[bool, int]:
     """Check a code from the app or a backup code for the signed-in user; on success the
-    session is verified. Returns (ok, seconds to wait before the next try)."""
+    session is verified. Returns (ok, seconds to wait): a wait when the code was not even
+    checked because the device is still in its delay after earlier wrong codes."""
     user = request.user
     code = code.strip().replace(" ", "").lower()
     waits = []
@@ -136,14 +137,15 @@ def verify(request: HttpRequest, *, code: str) -> tuple[bool, int]:
             break
         if (len(code) == 6 and code.isdigit()) != isinstance(device, TOTPDevice):
             continue  # an app code is six digits, a backup code eight letters and digits
+        allowed, why = device.verify_is_allowed()
+        if not allowed:  # still waiting after earlier wrong codes: this one is not even checked
+            if why and why.get("locked_until"):
+                waits.append(max(1, int((why["locked_until"] - timezone.now()).total_seconds() + 0.999)))
+            continue
         found = verify_token(user, device.persistent_id, code)
         if found is not None:
             otp_login(request, found)
             return True, 0
-        device.refresh_from_db()
-        allowed, why = device.verify_is_allowed()
-        if not allowed and why and why.get("locked_until"):
-            waits.append(max(1, int((why["locked_until"] - timezone.now()).total_seconds() + 0.999)))
     return False, max(waits, default=0)
 
 
