@@ -79,5 +79,5 @@ def test_every_portal_and_console_page_is_usable_on_a_phone(make_merchant, monke
                f"/console/merchants/{m}/adjustments/new/", f"/console/holds/{hold.id}/release/",
                "/console/terminals/", "/console/terminals/new/", f"/console/terminals/{kit.terminal.pk}/bind/",
                f"/console/terminals/{kit.terminal.pk}/status/", "/console/payouts/", "/console/alerts/",
-               "/console/cases/", f"/console/cases/{case.id}/", "/console/audit/"]
+               "/console/cases/", f"/console/cases/{case.id}/", "/console/audit/", "/console/tokens/"]
     _audit(page, shots, console, "console")

@@ -46,6 +46,7 @@ def banner(request: HttpRequest) -> dict[str, Any]:
     """Template context: `twofactor_banner` for staff and owners who have not set it up
     (only seen where it is optional: where it is required they cannot reach a page)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or twofactor.verified(request):
+    if (user is None or not user.is_authenticated or request.path.startswith("/login/")
+            or twofactor.verified(request)):
         return {"twofactor_banner": False}
     return {"twofactor_banner": twofactor.should_have(user) and not twofactor.enrolled(user)}
