@@ -343,3 +343,16 @@ def test_staff_reset_an_owners_lost_device_with_the_permission_and_it_is_audited
     o = Client()
     assert o.post("/login/", {"username": "owner6", "password": PASSWORD})["Location"].startswith(
         "/login/two-factor/")  # enrols again
+
+
+def test_counters_are_forgotten_after_the_window(db, later):
+    from daozhang.access.models import LoginThrottle
+    from daozhang.access.tasks import purge_login_throttle
+
+    for i in range(3):
+        sign_in(Client(REMOTE_ADDR=STRANGER), f"nobody{i}", "x")
+    assert LoginThrottle.objects.count() == 7  # 3 usernames, 3 pairs, 1 address
+    later(30 * 60)
+    assert purge_login_throttle.call() == 0
+    later(31 * 60)
+    assert purge_login_throttle.call() == 7 and not LoginThrottle.objects.exists()
