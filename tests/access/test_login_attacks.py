@@ -356,3 +356,18 @@ def test_counters_are_forgotten_after_the_window(db, later):
     assert purge_login_throttle.call() == 0
     later(31 * 60)
     assert purge_login_throttle.call() == 7 and not LoginThrottle.objects.exists()
+
+
+def test_the_page_asked_for_is_reached_after_the_code_and_never_another_site(db, required):
+    staff("fin7", FINANCE)
+    enrol("fin7")
+    c = Client()
+    target = "/console/payouts/?state=held&page=1"
+    r = c.post("/login/", {"username": "fin7", "password": STAFF_PW, "next": target})
+    assert r["Location"] == "/login/verify/?next=%2Fconsole%2Fpayouts%2F%3Fstate%3Dheld%26page%3D1"
+    r = c.post(r["Location"], {"code": code_for("fin7"), "next": target})
+    assert r["Location"] == target
+    c2 = Client()
+    c2.post("/login/", {"username": "fin7", "password": STAFF_PW})
+    r = c2.post("/login/verify/", {"code": code_for("fin7"), "next": "https://evil.example/"})
+    assert r["Location"] == "/console/"

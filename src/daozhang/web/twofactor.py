@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from daozhang.access import twofactor
 
@@ -38,7 +39,7 @@ class SecondFactorMiddleware:
             owes = twofactor.owes_code(request)
             if owes:
                 target = reverse("web:two_factor_verify" if owes == "verify" else "web:two_factor")
-                return HttpResponseRedirect(f"{target}?next={request.get_full_path()}")
+                return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -137,7 +137,7 @@ class LoginView(auth_views.LoginView):
         if owes:
             target = reverse("web:two_factor_verify" if owes == "verify" else "web:two_factor")
             nxt = _next(self.request)
-            response["Location"] = f"{target}?next={nxt}" if nxt else target
+            response["Location"] = f"{target}?{urlencode({'next': nxt})}" if nxt else target
         return response
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
@@ -157,7 +157,7 @@ class LoginView(auth_views.LoginView):
 def admin_login(request: HttpRequest) -> HttpResponse:
     """/admin/login/ is this page too, so the admin gets the same throttle and second factor."""
     nxt = _next(request) or reverse("admin:index")
-    return HttpResponseRedirect(f"{reverse('web:login')}?next={nxt}")
+    return HttpResponseRedirect(f"{reverse('web:login')}?{urlencode({'next': nxt})}")
 
 
 logout = require_POST(auth_views.LogoutView.as_view(next_page="web:login"))
