@@ -34,8 +34,10 @@ class SecondFactorMiddleware:
         return self._open
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(self.open_paths()):  # first: the API never loads a session user here
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(self.open_paths()):
+        if user is not None and user.is_authenticated:
             owes = twofactor.owes_code(request)
             if owes:
                 target = reverse("web:two_factor_verify" if owes == "verify" else "web:two_factor")
