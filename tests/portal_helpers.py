@@ -16,6 +16,12 @@ def portal_user(merchant_id, username: str, role: str = "owner") -> str:
 
 
 def logged_in(username: str, **client_kwargs) -> Client:
+    """A client signed in with the password and, if the user has an authenticator, its code."""
     c = Client(**client_kwargs)
-    assert c.post("/login/", {"username": username, "password": PASSWORD}).status_code == 302
+    r = c.post("/login/", {"username": username, "password": PASSWORD})
+    assert r.status_code == 302
+    if r["Location"].startswith("/login/verify/"):
+        from tests.twofactor_helpers import code_for
+
+        assert c.post("/login/verify/", {"code": code_for(username)}).status_code == 302
     return c

@@ -8,7 +8,6 @@ default, so that `make run` works on a fresh machine and production only sets va
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,7 +71,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from local static files, not a CDN
-    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -112,28 +113,49 @@ MIDDLEWARE = [
     "daozhang.web.middleware.PanFormMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "daozhang.audit.middleware.AuditActorMiddleware",  # who changes a user or group (audit.staff)
+    # request.user.is_verified(): has this session passed the second factor (django-otp)?
+    "django_otp.middleware.OTPMiddleware",
+    # Deny by default: a signed-in session that still owes its second factor reaches only
+    # the sign-in, two-factor and sign-out pages (web.twofactor).
+    "daozhang.web.twofactor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
-    "axes.middleware.AxesMiddleware",
 ]
 
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username before the password is checked
-    "django.contrib.auth.backends.ModelBackend",
-]
 LOGIN_URL = "web:login"
-# Login lockout (django-axes): this many wrong passwords in a row for one username lock it
-# for the cool-off time, whichever address they come from; a success resets the count.
-# Not by address: a shop's staff share one NAT address, and behind a reverse proxy every
-# user would share the proxy's, so one mistyping cashier would lock out everyone.
-AXES_FAILURE_LIMIT = int(os.environ.get("DAOZHANG_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DAOZHANG_LOGIN_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "web/locked.html"
-AXES_VERBOSE = False
+# Sign-in throttling (access/throttle.py, docs/operations.md "Sign-in and two-factor"):
+# failures are counted per username, per address and per (username, address); once a
+# counter has its free failures, each further failure makes the next attempt it covers
+# wait BASE × 2^(n - free) seconds, at most MAX ("try again in 8 s"). Nothing locks: a
+# correct password from a browser the user signed in with before (a signed device cookie)
+# is not held back by a stranger's failures for that username. A counter forgets failures
+# older than the window.
+LOGIN_FREE_FAILURES = int(os.environ.get("DAOZHANG_LOGIN_FREE_FAILURES", "5"))  # per username, per pair
+LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("DAOZHANG_LOGIN_ADDRESS_FREE_FAILURES", "20"))  # per address
+LOGIN_DELAY_BASE_SECONDS = int(os.environ.get("DAOZHANG_LOGIN_DELAY_BASE_SECONDS", "2"))
+LOGIN_DELAY_MAX_SECONDS = int(os.environ.get("DAOZHANG_LOGIN_DELAY_MAX_SECONDS", "900"))
+LOGIN_WINDOW_SECONDS = int(os.environ.get("DAOZHANG_LOGIN_WINDOW_MINUTES", "60")) * 60
+LOGIN_DEVICE_DAYS = int(os.environ.get("DAOZHANG_LOGIN_DEVICE_DAYS", "90"))  # the known-device cookie's life
+# Unknown API keys / staff tokens from one address: this many free, then the same delays.
+API_AUTH_FREE_FAILURES = int(os.environ.get("DAOZHANG_API_AUTH_FREE_FAILURES", "20"))
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or networks,
+# e.g. "127.0.0.1,10.0.0.0/8"). Empty (the default): the client is the TCP peer
+# (REMOTE_ADDR), and X-Forwarded-For is ignored, since anyone can send it. Behind a proxy
+# that is not listed, every user shares the proxy's address (per-address counters then
+# throttle everyone together: list the proxy).
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("DAOZHANG_TRUSTED_PROXIES", "").split(",") if p.strip()]
+# Second factor (TOTP, django-otp) for staff and merchant owners: always required in
+# production mode; in development only when DAOZHANG_REQUIRE_2FA is on (off by default, so
+# the demo users can click through; the pages then show a "set up two-factor" banner).
+REQUIRE_2FA = _env_bool("DAOZHANG_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = os.environ.get("DAOZHANG_OTP_ISSUER", "daozhang 到账")
+# Credential lifetimes in days (0: never expires). Staff tokens act for a person with
+# rights over every merchant: 90 days. API keys live in tills that cannot all be rotated
+# at once, and an expired key stops a shop taking payments: no expiry by default, set one
+# if your integrators can rotate.
+STAFF_TOKEN_DAYS = int(os.environ.get("DAOZHANG_STAFF_TOKEN_DAYS", "90"))
+API_KEY_DAYS = int(os.environ.get("DAOZHANG_API_KEY_DAYS", "0"))
 
 ROOT_URLCONF = "daozhang.urls"
 WSGI_APPLICATION = "daozhang.wsgi.application"
@@ -148,6 +170,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "daozhang.web.twofactor.banner",
             ],
         },
     },
@@ -195,8 +218,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) speed up settlement on PostgreSQL; SQLite just ignores the extra
 # columns, which is fine.
-# axes.W006 asks to lock by address too; we lock by username only (see AXES_* below).
-SILENCED_SYSTEM_CHECKS = ["models.W040", "axes.W006"]
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

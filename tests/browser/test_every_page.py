@@ -82,5 +82,5 @@ def test_every_portal_and_console_page_is_usable_on_a_phone(make_merchant, monke
                "/console/terminals/", "/console/terminals/new/", f"/console/terminals/{kit.terminal.pk}/bind/",
                f"/console/terminals/{kit.terminal.pk}/status/", "/console/payouts/", "/console/alerts/",
                "/console/cases/", f"/console/cases/{case.id}/", "/console/audit/", "/console/approvals/",
-               f"/console/approvals/{approval.id}/"]
+               f"/console/approvals/{approval.id}/", "/console/tokens/"]
     _audit(page, shots, console, "console")

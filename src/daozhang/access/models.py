@@ -1,8 +1,14 @@
-"""Credentials for the HTTP API: merchant API keys and staff tokens, hashed at rest.
+"""Credentials for the HTTP API (merchant API keys and staff tokens, hashed at rest) and the
+failure counters that slow down password guessing (access.throttle).
 
 Keys carry 256 bits of randomness, so a fast SHA-256 is enough (nothing to brute-force);
 a slow password hash would only slow every API call. The prefix is stored in clear so a
 key can be recognised in lists and logs without revealing it.
+
+A credential stops working when it is revoked or when `expires_at` has passed (both
+answer 401 naming the reason). `last_used_at` / `last_used_from` show its owner whether a
+key they thought unused is still being used; they are written at most once a minute per
+credential (access.services.touch) so the API's hot path does not gain a write per call.
 """
 
 from __future__ import annotations
@@ -13,22 +19,48 @@ from django.db import models
 from daozhang.core.ids import new_id
 
 
-class ApiKey(models.Model):
+class Credential(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    name = models.CharField(max_length=60)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # None: never expires (API keys by default, docs/operations.md).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_from = models.CharField(max_length=45, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class ApiKey(Credential):
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=60)
-    prefix = models.CharField(max_length=16)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
 
-class StaffToken(models.Model):
-    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+class StaffToken(Credential):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=60)
-    prefix = models.CharField(max_length=16)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
+
+class ThrottleScope(models.TextChoices):
+    USER = "user", "用户名 Username"
+    ADDRESS = "addr", "地址 Address"
+    PAIR = "pair", "用户名+地址 Username at address"
+    API = "api", "API 地址 API address"
+
+
+class LoginThrottle(models.Model):
+    """One failure counter: for a username, an address, a (username, address) pair, or an
+    address sending unknown API keys. `blocked_until` is when the next attempt that this
+    counter covers is heard again; attempts refused before then are not counted, so a
+    flood cannot push the wait past its cap (access.throttle)."""
+
+    scope = models.CharField(max_length=4, choices=ThrottleScope.choices)
+    subject = models.CharField(max_length=300)  # casefolded username, address (IPv6: its /64), or both
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "subject"], name="access_throttle_scope_subject")]

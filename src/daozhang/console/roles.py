@@ -71,6 +71,8 @@ ADMIN = Role("管理员", "Admin", "admin", tuple(sorted({
     "merchants.add_merchant",  # onboarding
     "merchants.add_merchantuser",  # portal logins
     "access.add_apikey",
+    "access.view_stafftoken", "access.change_stafftoken",  # see and revoke every staff token
+    "otp_totp.delete_totpdevice",  # reset a merchant user's two-factor sign-in (a lost phone)
     "core.view_jobrun",
     "core.change_outboxdelivery",  # retry a failed or dead delivery now
 })))

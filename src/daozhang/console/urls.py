@@ -1,6 +1,7 @@
 from django.urls import path
 
 from daozhang.console.views import (
+    access,
     alerts,
     approvals,
     audit,
@@ -40,6 +41,10 @@ urlpatterns = [
     path("cases/<uuid:case_id>/note/", cases.case_note, name="case_note"),
     path("cases/<uuid:case_id>/status/", cases.case_status, name="case_status"),
     path("audit/", audit.audit_log, name="audit"),
+    path("tokens/", access.token_list, name="tokens"),
+    path("tokens/<uuid:token_id>/revoke/", access.token_revoke, name="token_revoke"),
+    path("merchants/<uuid:merchant_id>/users/<int:user_id>/two-factor-reset/", access.two_factor_reset,
+         name="two_factor_reset"),
     path("deliveries/", deliveries.delivery_list, name="deliveries"),
     path("deliveries/<uuid:delivery_id>/retry/", deliveries.delivery_retry, name="delivery_retry"),
 ]

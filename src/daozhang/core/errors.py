@@ -155,6 +155,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "unauthenticated": ("Authentication is required.", "需要身份认证。"),
     "forbidden": ("You are not allowed to do this.", "您无权执行此操作。"),
+    "credential_revoked": (
+        "This key or token was revoked at {at}; ask its owner for a new one.",
+        "该密钥或令牌已于 {at} 吊销，请向其所有者申请新的。",
+    ),
+    "credential_expired": (
+        "This key or token expired at {at}; ask its owner for a new one.",
+        "该密钥或令牌已于 {at} 过期，请向其所有者申请新的。",
+    ),
+    "too_many_attempts": (
+        "Too many failed attempts; try again in {seconds} s.",
+        "失败次数过多，请 {seconds} 秒后再试。",
+    ),
     "internal": (
         "Something went wrong on our side; nothing was changed. Reference: {ref}.",
         "系统内部错误，未做任何变更。参考号：{ref}。",

@@ -36,3 +36,5 @@ register(MenuItem("settlement_account", "portal:settlement_account", "结算账�
 register(MenuItem("api_keys", "portal:api_keys", "API 密钥", "API keys",
                   "为收银系统创建或吊销密钥", "Create or revoke keys for your till system"))
 register(MenuItem("password", "portal:password", "修改密码", "Change password"))
+register(MenuItem("two_factor", "web:two_factor", "两步验证", "Two-factor sign-in",
+                  "身份验证器应用与备用码", "Authenticator app and backup codes"))

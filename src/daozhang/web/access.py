@@ -1,4 +1,5 @@
-"""Who may open a page: merchant users see only their own merchant; staff need a permission.
+"""Who may open a page: merchant users see only their own merchant; staff need a permission,
+and, where the second factor is required (access.twofactor), a session that gave it.
 
 The merchant is taken from the logged-in user, never from the URL, so changing an id in
 the address can at most ask for a record the query then does not find (404).
@@ -14,7 +15,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 
+from daozhang.access import twofactor
 from daozhang.merchants.models import Merchant, MerchantUser
 
 View = Callable[..., HttpResponseBase]
@@ -50,6 +53,11 @@ def staff_required(*perms: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             if not (user.is_active and user.is_staff) or not user.has_perms(perms):
                 raise PermissionDenied
+            if twofactor.owes_code(request):
+                # Also refused here, not only by web.twofactor's middleware: a staff page
+                # (re-pay, hold, adjust, cancel a payout) never acts for a session that
+                # still owes its second factor, whatever the middleware list says.
+                return redirect_to_login(request.get_full_path(), reverse("web:two_factor_verify"))
             return view(request, *args, **kwargs)
         return wrapped
     return decorate

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from daozhang.access import twofactor
 from daozhang.console.forms import REASON, Field, Form, choices
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import Done, handle
@@ -20,6 +21,7 @@ from daozhang.merchants.models import (
     FeePlan,
     Merchant,
     MerchantStatus,
+    MerchantUser,
     SettlementAccount,
     SettlementCycle,
 )
@@ -66,6 +68,8 @@ def merchant_detail(request: HttpRequest, merchant_id: uuid.UUID) -> HttpRespons
         "terminals": Terminal.objects.filter(merchant=m).order_by("terminal_id")[:50],
         "batches": SettlementBatch.objects.filter(merchant=m).order_by("-settlement_date")[:10],
         "holds": holds, "adjustments": adjustments,
+        "users": [(link, twofactor.enrolled(link.user)) for link in
+                  MerchantUser.objects.filter(merchant=m).select_related("user").order_by("user__username")[:50]],
     })
 
 

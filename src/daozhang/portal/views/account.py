@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from daozhang.access.models import ApiKey
 from daozhang.access.services import issue_api_key, revoke_api_key
@@ -191,7 +192,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             errors = field_errors(request, err)
     keys = ApiKey.objects.filter(merchant=m).order_by("-created_at")
     resp = render(request, "portal/api_keys.html", {"keys": keys, "created": created, "errors": errors,
-                                                     "form_token": new_token(), "section": "me"},
+                                                     "form_token": new_token(), "section": "me",
+                                                     "now": timezone.now()},
                   status=400 if errors else 200)
     resp["Cache-Control"] = "no-store"  # the new key is on this page once; keep it out of caches
     return resp
