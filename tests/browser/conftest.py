@@ -101,3 +101,20 @@ def assert_usable(page: object) -> None:
     assert unlabelled == [], unlabelled
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (  # type: ignore[attr-defined]
         "page wider than the screen")
+
+
+def sign_in(page, username: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Fill the sign-in page as a user would (the page the portal and the console share)."""
+    from tests.portal_helpers import PASSWORD
+
+    page.goto("/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password or PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("heading", name="登录到账")).to_be_visible()

@@ -15,21 +15,9 @@ from daozhang.merchants.models import SettlementAccount
 from daozhang.merchants.services import BankAccountInput
 from daozhang.notifications.models import SandboxMessage
 from daozhang.settlement.tasks import verify_pending_accounts
-from tests.browser.conftest import assert_usable
+from tests.browser.conftest import assert_usable, sign_in, sign_out
 from tests.conftest import DEBIT_CARD
 from tests.portal_helpers import PASSWORD, portal_user
-
-
-def _login(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-
-
-def _logout(page) -> None:
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("heading", name="登录到账")).to_be_visible()
 
 
 def test_owner_switches_to_a_personal_card_with_the_sms_code_and_a_second_staff_member(
@@ -43,7 +31,7 @@ def test_owner_switches_to_a_personal_card_with_the_sms_code_and_a_second_staff_
     risk.groups.add(Group.objects.get(name="风控"))
     page = phone_page
 
-    _login(page, "bbq")
+    sign_in(page, "bbq")
     page.goto("/portal/me/settlement-account/")
     page.get_by_label("户名").fill("李四")
     page.get_by_label("银行账号").fill(DEBIT_CARD)
@@ -61,9 +49,9 @@ def test_owner_switches_to_a_personal_card_with_the_sms_code_and_a_second_staff_
     expect(timeline).to_contain_text("户名与当前账户不同")
     assert_usable(page)
     shots(page, "awaiting-review")
-    _logout(page)
+    sign_out(page)
 
-    _login(page, "risk1")
+    sign_in(page, "risk1")
     page.goto("/console/approvals/")
     row = page.locator("tr[id^=approval-]").first
     expect(row).to_contain_text("李四")
@@ -74,10 +62,10 @@ def test_owner_switches_to_a_personal_card_with_the_sms_code_and_a_second_staff_
     page.locator("#approve-submit").click()
     expect(page.locator(".flash").first).to_contain_text("已批准")
     shots(page, "approved")
-    _logout(page)
+    sign_out(page)
 
     verify_pending_accounts.call()  # the worker asks the bank
-    _login(page, "bbq")
+    sign_in(page, "bbq")
     page.goto("/portal/me/settlement-account/")
     expect(page.locator("#current-account")).to_contain_text("李四")
     steps = page.locator("#change-timeline li")

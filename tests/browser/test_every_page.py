@@ -16,16 +16,13 @@ from daozhang.risk.services import hold_funds
 from daozhang.settlement.adjustments import adjust
 from daozhang.settlement.models import SettlementBatch
 from daozhang.support.services import open_case
-from tests.browser.conftest import assert_usable
+from tests.browser.conftest import assert_usable, sign_in
 from tests.portal_helpers import PASSWORD, portal_user
 from tests.settlement_helpers import Clock
 
 
 def _login(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, username)
     expect(page.locator("main")).to_be_visible()
 
 

@@ -15,20 +15,8 @@ from daozhang.notifications.models import SandboxMessage
 from daozhang.settlement.models import SettlementBatch
 from daozhang.settlement.payouts import run_payouts
 from daozhang.settlement.tasks import verify_pending_accounts
-from tests.browser.conftest import assert_usable
+from tests.browser.conftest import assert_usable, sign_in, sign_out
 from tests.portal_helpers import PASSWORD, portal_user
-
-
-def _login(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-
-
-def _logout(page) -> None:
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("heading", name="登录到账")).to_be_visible()
 
 
 def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
@@ -53,7 +41,7 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     page = phone_page
 
     # Finance holds the returned batch until the merchant has given a working account.
-    _login(page, "fin1")
+    sign_in(page, "fin1")
     page.goto("/console/payouts/?state=returned")
     row = page.locator(f"#batch-{batch.id}")
     expect(row).to_contain_text("R02")
@@ -64,10 +52,10 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     page.locator("#hold-submit").click()
     expect(page.locator(".flash").first).to_contain_text("暂缓")
     shots(page, "held")
-    _logout(page)
+    sign_out(page)
 
     # The merchant reads why and corrects the account in the portal.
-    _login(page, "flowers")
+    sign_in(page, "flowers")
     page.goto(f"/portal/settlements/{batch.id}/")
     expect(page.locator("#cause")).to_have_attribute("data-cause", "held")
     shots(page, "merchant-sees-held")
@@ -88,10 +76,10 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     page.reload()
     expect(page.locator("#current-account")).to_contain_text("6222 **** 3333")
     shots(page, "account-verified")
-    _logout(page)
+    sign_out(page)
 
     # Finance sees the account corrected and re-pays.
-    _login(page, "fin1")
+    sign_in(page, "fin1")
     page.goto("/console/payouts/?state=held")
     expect(page.locator(f"#batch-{batch.id}")).to_contain_text("3333")
     shots(page, "queue-held-corrected")
@@ -99,11 +87,11 @@ def test_staff_repays_a_returned_payout_after_the_account_is_corrected(
     page.get_by_label("原因").fill("账户已更正 account corrected")
     page.locator("#repay-submit").click()
     shots(page, "repaid")
-    _logout(page)
+    sign_out(page)
     assert run_payouts().paid == 1  # the payout job the re-pay started
 
     # The merchant sees it arrived.
-    _login(page, "flowers")
+    sign_in(page, "flowers")
     page.goto(f"/portal/settlements/{batch.id}/")
     cause = page.locator("#cause")
     expect(cause).to_have_attribute("data-cause", "arrived")

@@ -13,8 +13,8 @@ from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
 from daozhang.audit.models import AuditEvent
-from tests.browser.conftest import assert_usable
-from tests.portal_helpers import PASSWORD, portal_user
+from tests.browser.conftest import assert_usable, sign_in
+from tests.portal_helpers import portal_user
 
 
 def _code(secret: str, step_offset: int = 0) -> str:
@@ -23,20 +23,13 @@ def _code(secret: str, step_offset: int = 0) -> str:
     return f"{totp.token():06d}"
 
 
-def _login(page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-
-
 def test_an_owner_sets_up_the_authenticator_and_signs_in_with_a_code(make_merchant, phone_page, shots, settings):
     settings.REQUIRE_2FA = True
     kit = make_merchant()
     portal_user(kit.merchant.id, "boss")
     page = phone_page
 
-    _login(page, "boss")
+    sign_in(page, "boss")
     expect(page).to_have_url(re.compile(r"/login/two-factor/"))  # the password alone reaches nothing else
     expect(page.locator(".qr svg")).to_be_visible()
     secret = page.locator("#totp-secret").inner_text()
@@ -54,7 +47,7 @@ def test_an_owner_sets_up_the_authenticator_and_signs_in_with_a_code(make_mercha
     expect(page.get_by_text("今日交易")).to_be_visible()
     page.get_by_role("button", name="退出登录").click()
 
-    _login(page, "boss")
+    sign_in(page, "boss")
     expect(page.get_by_role("heading", name="输入动态码")).to_be_visible()
     assert_usable(page)
     shots(page, "verify")
