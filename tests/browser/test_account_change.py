@@ -9,22 +9,19 @@ import re
 
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
-from stdnum.cn import uscc as stdnum_uscc
 
 from daozhang.merchants.models import SettlementAccount
 from daozhang.merchants.services import BankAccountInput
 from daozhang.notifications.models import SandboxMessage
 from daozhang.settlement.tasks import verify_pending_accounts
 from tests.browser.conftest import assert_usable, sign_in, sign_out
-from tests.conftest import DEBIT_CARD
+from tests.conftest import DEBIT_CARD, valid_uscc
 from tests.portal_helpers import PASSWORD, portal_user
 
 
 def test_owner_switches_to_a_personal_card_with_the_sms_code_and_a_second_staff_member(
         make_merchant, phone_page, shots, django_user_model):
-    base = "92310000600009901"
-    uscc = base + stdnum_uscc.calc_check_digit(base)
-    kit = make_merchant(uscc=uscc, legal_name="张三烧烤店", bank_account=BankAccountInput(
+    kit = make_merchant(uscc=valid_uscc(9901, entity="92"), legal_name="张三烧烤店", bank_account=BankAccountInput(
         holder_name="张三", account_number="6222021234567890128", bank_name="中国建设银行", account_type="personal"))
     portal_user(kit.merchant.id, "bbq")
     risk = django_user_model.objects.create_user("risk1", password=PASSWORD, is_staff=True)
