@@ -12,7 +12,7 @@ every PostgreSQL test run against the catalog the migrations produced:
 - a distributed table has a NOT NULL `merchant_id`; its primary key, every unique
   constraint and unique index, and every foreign key to another distributed table
   include it; it points at no platform table;
-- a reference table points at no distributed table;
+- a reference or platform table points at no distributed table;
 - a trigger function on a distributed table that reads another distributed table says
   `merchant_id` (it runs on the shard, where only that merchant's rows are).
 
@@ -32,10 +32,15 @@ from typing import Any
 # Table name patterns → class; the first match wins; a product table matching none is
 # distributed by merchant. Django's own tables and the task queue stay on the coordinator.
 CLASSES: tuple[tuple[str, str], ...] = (
-    ("django_*", "platform"), ("auth_*", "platform"), ("otp_*", "platform"),
+    # auth_user is referenced by merchant users: a reference table (a few thousand rows).
+    ("auth_user", "reference"), ("django_*", "platform"), ("auth_*", "platform"), ("otp_*", "platform"),
     ("django_tasks_database_*", "platform"),
     ("core_jobrun", "platform"), ("core_alert", "platform"), ("core_outboxdelivery", "platform"),
-    ("dates_*", "reference"), ("merchants_mcc*", "reference"), ("merchants_feeplan*", "reference"),
+    ("dates_*", "reference"), ("settlement_calendar*", "reference"),  # the calendar kept its tables' names
+    ("settlement_settledday", "platform"),
+    # The sandbox bank and SMS stand in for outside parties; production has neither.
+    ("channels_sandboxbank*", "platform"), ("notifications_sandboxmessage", "platform"),
+    ("merchants_mcc*", "reference"), ("merchants_feeplan*", "reference"),
     ("channels_sandboxfault", "reference"),
     ("access_stafftoken", "platform"), ("access_loginthrottle*", "platform"),
     ("approvals_*", "platform"), ("console_*", "platform"),
@@ -44,6 +49,8 @@ CLASSES: tuple[tuple[str, str], ...] = (
 )
 
 DISTRIBUTED, REFERENCE, PLATFORM = "distributed", "reference", "platform"
+# The merchants table is distributed by its own id: the merchant_id of every other table.
+KEY_COLUMN = {"merchants_merchant": "id"}
 
 
 def classify(table: str) -> str:
@@ -56,7 +63,7 @@ def classify(table: str) -> str:
 @dataclass(frozen=True, order=True)
 class Finding:
     table: str
-    rule: str  # "merchant_id", "nullable", "primary_key", "unique", "foreign_key", "reference_fk", "trigger"
+    rule: str  # merchant_id, nullable, primary_key, unique, foreign_key, reference_fk, platform_fk, trigger
     detail: str
 
     def __str__(self) -> str:
@@ -106,6 +113,7 @@ def check(cursor: Any) -> list[Finding]:
     distributed = {t for t, cls in tables.items() if cls == DISTRIBUTED}
     cursor.execute(_MERCHANT_COLUMN)
     not_null = {table: bool(nn) for table, nn in cursor.fetchall() if table in tables}
+    not_null.update({table: True for table in KEY_COLUMN if table in tables})  # a primary key: never NULL
     out: list[Finding] = []
     for table in sorted(distributed):
         if table not in not_null:
@@ -114,17 +122,18 @@ def check(cursor: Any) -> list[Finding]:
             out.append(Finding(table, "nullable", "merchant_id may be NULL"))
     cursor.execute(_KEYS)
     for table, index, primary, columns in cursor.fetchall():
-        if table in distributed and "merchant_id" not in (columns or []):
+        if table in distributed and KEY_COLUMN.get(table, "merchant_id") not in (columns or []):
             rule = "primary_key" if primary else "unique"
             out.append(Finding(table, rule, f"{index} ({', '.join(c for c in columns or [] if c)})"))
     cursor.execute(_FOREIGN_KEYS)
     for table, name, target, columns in cursor.fetchall():
-        if table in distributed and target in distributed and "merchant_id" not in (columns or []):
+        if table in distributed and target in distributed and "merchant_id" not in (columns or []) \
+                and not (target in KEY_COLUMN and columns == ["merchant_id"]):
             out.append(Finding(table, "foreign_key", f"{name} → {target} ({', '.join(columns or [])})"))
         elif table in distributed and tables.get(target) == PLATFORM:
             out.append(Finding(table, "foreign_key", f"{name} → {target}, a platform table"))
-        elif tables.get(table) == REFERENCE and target in distributed:
-            out.append(Finding(table, "reference_fk", f"{name} → {target}, a distributed table"))
+        elif tables.get(table) in (REFERENCE, PLATFORM) and target in distributed:
+            out.append(Finding(table, f"{tables[table]}_fk", f"{name} → {target}, a distributed table"))
     cursor.execute(_TRIGGERS)
     for table, trigger, function, source in cursor.fetchall():
         if table not in distributed:

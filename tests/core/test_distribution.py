@@ -1,0 +1,71 @@
+"""Issue 12: can the schema be distributed by merchant (Citus)? The rules of
+core/distribution.py, read from the live PostgreSQL catalog the migrations made.
+
+A ratchet while the schema is converted: every finding must be one of the known ones
+listed in tests/core/distribution_pending.txt (the work still to do). A new table or key
+that breaks a rule fails here at once; a finding that went away must leave the list, so
+the list only shrinks. The deliberately wrong table below shows each rule firing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from daozhang.core import distribution
+from daozhang.testing.tamper import tampering
+
+PENDING = Path(__file__).with_name("distribution_pending.txt")
+
+pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'")
+
+
+def pending() -> set[str]:
+    lines = PENDING.read_text(encoding="utf-8").splitlines()
+    return {line for line in lines if line.strip() and not line.startswith("#")}
+
+
+def findings(cursor) -> set[str]:
+    return {str(f) for f in distribution.check(cursor)}
+
+
+def test_the_schema_breaks_no_distribution_rule_beyond_the_known_ones(db):
+    with connection.cursor() as cur:
+        found = findings(cur)
+    new, gone = sorted(found - pending()), sorted(pending() - found)
+    assert not new, "rules of core/distribution.py broken by the schema:\n" + "\n".join(new)
+    assert not gone, f"fixed: remove these lines from {PENDING.name}:\n" + "\n".join(gone)
+
+
+def test_a_deliberately_wrong_table_is_named_for_each_rule(transactional_db):
+    """A merchant table keyed by id alone, with a nullable merchant_id, a unique key and a
+    foreign key without it, and a trigger that reads another merchant table by id."""
+    with tampering(lift_guards=False) as cur:  # as the tables' owner: the application may not create tables
+        cur.execute("BEGIN")
+        try:
+            cur.execute("""
+                CREATE TABLE demo_wrong (id uuid PRIMARY KEY, merchant_id uuid, ref text UNIQUE,
+                                         payment_id uuid REFERENCES payments_payment (id));
+                CREATE FUNCTION demo_wrong_check() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM 1 FROM payments_payment p WHERE p.id = NEW.payment_id;
+                    RETURN NEW;
+                END $$;
+                CREATE TRIGGER demo_wrong_trg BEFORE INSERT ON demo_wrong
+                    FOR EACH ROW EXECUTE FUNCTION demo_wrong_check();
+                CREATE TABLE demo_lonely (id uuid PRIMARY KEY, note text);
+            """)
+            wrong = sorted(f for f in findings(cur) if f.startswith(("demo_wrong:", "demo_lonely:")))
+        finally:
+            cur.execute("ROLLBACK")  # nothing of it stays
+    assert wrong == [
+        "demo_lonely: merchant_id: no merchant_id column",
+        "demo_lonely: primary_key: demo_lonely_pkey (id)",
+        "demo_wrong: foreign_key: demo_wrong_payment_id_fkey → payments_payment (payment_id)",
+        "demo_wrong: nullable: merchant_id may be NULL",
+        "demo_wrong: primary_key: demo_wrong_pkey (id)",
+        "demo_wrong: trigger: demo_wrong_trg (demo_wrong_check) reads payments_payment without merchant_id",
+        "demo_wrong: unique: demo_wrong_ref_key (ref)",
+    ], wrong
