@@ -371,3 +371,26 @@ def test_the_page_asked_for_is_reached_after_the_code_and_never_another_site(db,
     c2.post("/login/", {"username": "fin7", "password": STAFF_PW})
     r = c2.post("/login/verify/", {"code": code_for("fin7"), "next": "https://evil.example/"})
     assert r["Location"] == "/console/"
+
+
+def test_a_staff_member_issues_their_own_token_in_the_console_shown_once_and_audited(db):
+    """Tokens were issued only from a shell on the server; now each person issues their
+    own (with their own permissions), sees it once, and the issue is in the audit log."""
+    from daozhang.access.services import staff_for_token
+    from daozhang.audit.models import AuditEvent
+    from daozhang.web.once import new_token
+
+    me = staff("cs9", CUSTOMER_SERVICE)
+    c = Client()
+    c.force_login(me)
+    token = new_token()
+    first = c.post("/console/tokens/", {"name": "对账脚本", "form_token": token})
+    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    raw = re.search(r'id="new-token-value">(dzs_[^<]+)<', first.content.decode()).group(1)
+    issued = StaffToken.objects.get(user=me)
+    assert issued.name == "对账脚本" and issued.expires_at is not None and staff_for_token(raw).id == issued.id
+    again = c.post("/console/tokens/", {"name": "对账脚本", "form_token": token}).content.decode()  # a double click
+    assert raw not in again and StaffToken.objects.filter(user=me).count() == 1  # issued once, shown once
+    assert AuditEvent.objects.filter(action="staff_token.issue", actor="staff:cs9").count() == 1
+    refused = c.post("/console/tokens/", {"name": "", "form_token": new_token()})
+    assert refused.status_code == 400 and StaffToken.objects.filter(user=me).count() == 1

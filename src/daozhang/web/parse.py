@@ -62,3 +62,9 @@ def optional_date(text: str | None, field: str) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError as exc:
         raise DomainError("invalid", field) from exc
+
+
+def field_errors(request: HttpRequest, err: DomainError) -> dict[str, str]:
+    """{field: message} for a page's template, in the page's language; an error without a
+    field goes under "form"."""
+    return {err.field or "form": err.message(page_language(request))}

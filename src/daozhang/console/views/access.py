@@ -16,26 +16,57 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from daozhang.access import twofactor
 from daozhang.access.models import StaffToken
-from daozhang.access.services import revoke_staff_token
+from daozhang.access.services import issue_staff_token, revoke_staff_token
 from daozhang.console.forms import REASON, Form
 from daozhang.console.views.common import Done, handle
+from daozhang.core.errors import DomainError
 from daozhang.merchants.models import Merchant, MerchantUser
 from daozhang.web.access import staff_actor, staff_required
+from daozhang.web.once import new_token, run_once
+from daozhang.web.parse import field_errors
 
 
 @staff_required()
-@require_GET
 def token_list(request: HttpRequest) -> HttpResponse:
+    """The tokens, and a form that issues one to the signed-in staff member.
+
+    A token acts with its user's permissions, so each person issues their own, after the
+    sign-in's second factor; it is shown once (only its hash is kept, and the form's replay
+    answer drops it), expires after DAOZHANG_STAFF_TOKEN_DAYS, and the issue is audited.
+    """
     everyone = request.user.has_perm("access.view_stafftoken")
+    created: dict[str, object] | None = None
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        try:
+            if not name:
+                raise DomainError("required", "name")
+            if len(name) > 60:
+                raise DomainError("too_long", "name", {"max": 60})
+            user = get_user_model().objects.get(pk=int(request.user.pk or 0))
+
+            def issue() -> dict[str, object]:
+                token, raw = issue_staff_token(user=user, name=name, actor=staff_actor(request))
+                return {"prefix": token.prefix, "raw": raw,
+                        "expires_at": token.expires_at.isoformat() if token.expires_at else ""}
+
+            created, replayed = run_once(request, issue, redact=("raw",))
+            if replayed:
+                created = {**created, "replayed": True}
+        except DomainError as err:
+            errors = field_errors(request, err)
     qs = StaffToken.objects.select_related("user").order_by("-created_at")
     if not everyone:
         qs = qs.filter(user_id=int(request.user.pk or 0))
-    return render(request, "console/tokens.html", {"section": "tokens", "tokens": qs[:200], "everyone": everyone,
-                                                   "now": timezone.now()})
+    resp = render(request, "console/tokens.html", {
+        "section": "tokens", "tokens": qs[:200], "everyone": everyone, "now": timezone.now(),
+        "created": created, "errors": errors, "form_token": new_token()}, status=400 if errors else 200)
+    resp["Cache-Control"] = "no-store"  # the new token is on this page once
+    return resp
 
 
 @staff_required()

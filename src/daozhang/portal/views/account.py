@@ -30,11 +30,10 @@ from daozhang.merchants.services import BankAccountInput
 from daozhang.notifications.codes import send_code
 from daozhang.notifications.providers import ProviderError
 from daozhang.portal.menu import ACCOUNT_MANAGEMENT
-from daozhang.portal.views.common import field_errors
 from daozhang.settlement import accounts
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
 from daozhang.web.once import new_token, run_once
-from daozhang.web.parse import say
+from daozhang.web.parse import field_errors, say
 
 
 def owner_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

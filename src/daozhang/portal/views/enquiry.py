@@ -12,11 +12,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from daozhang.core.errors import DomainError
-from daozhang.portal.views.common import field_errors
 from daozhang.tracing.enquiry import enquire
 from daozhang.web.access import merchant_actor, merchant_of, merchant_required
 from daozhang.web.once import answer_of, new_token, run_once
-from daozhang.web.parse import optional_date, page_language, parse_yuan
+from daozhang.web.parse import field_errors, optional_date, page_language, parse_yuan
 
 
 @merchant_required

@@ -13,10 +13,9 @@ from daozhang.core.errors import DomainError, NotFound
 from daozhang.core.pages import Page
 from daozhang.payments import selectors
 from daozhang.payments.models import Channel, Payment, PaymentStatus
-from daozhang.portal.views.common import field_errors
 from daozhang.tracing.trace import trace_payment
 from daozhang.web.access import merchant_of, merchant_required
-from daozhang.web.parse import optional_date, page_language, parse_yuan
+from daozhang.web.parse import field_errors, optional_date, page_language, parse_yuan
 
 PAGE_SIZE = 50
 # The filter fields as the form labels them, so an error names what the user typed in.
