@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from stdnum import luhn
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -154,8 +155,10 @@ def _staff() -> dict[str, str]:
     if admin is None:
         admin = user_model.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
     raw = "dzs_demo_" + demo_secret("staff-token:admin")
-    if not StaffToken.objects.filter(key_hash=hash_key(raw)).exists():
-        StaffToken.objects.create(user=admin, name="demo", prefix=raw[:10], key_hash=hash_key(raw))
+    # It expires like any staff token; running the demo again renews it (and un-revokes it).
+    expires = timezone.now() + dt.timedelta(days=settings.STAFF_TOKEN_DAYS) if settings.STAFF_TOKEN_DAYS else None
+    StaffToken.objects.update_or_create(key_hash=hash_key(raw), defaults={
+        "user": admin, "name": "demo", "prefix": raw[:10], "expires_at": expires, "revoked_at": None})
     creds = {"staff login (/console/, /admin/)": f"admin / {DEMO_PASSWORD}", "staff API token": raw}
     creds.update(_role_users())
     return creds
