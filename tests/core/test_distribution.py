@@ -9,6 +9,7 @@ the list only shrinks. The deliberately wrong table below shows each rule firing
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_a_deliberately_wrong_table_is_named_for_each_rule(transactional_db):
         "demo_wrong: trigger: demo_wrong_trg (demo_wrong_check) reads payments_payment without merchant_id",
         "demo_wrong: unique: demo_wrong_ref_key (ref)",
     ], wrong
+
+
+def test_the_commands_name_the_breaches_and_print_the_citus_statements(db):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="breaches of the distribution rules"):
+        call_command("distribution", "check", stdout=out)
+    assert set(out.getvalue().splitlines()) == pending()  # the same findings as the ratchet
+    out = io.StringIO()
+    call_command("distribution", "sql", stdout=out)
+    sql = out.getvalue().splitlines()
+    first_distributed = next(i for i, line in enumerate(sql) if "create_distributed_table" in line)
+    assert all("create_reference_table" in line for line in sql[:first_distributed])  # reference tables first
+    assert sql[first_distributed] == "SELECT create_distributed_table('merchants_merchant', 'id');"
+    assert ("SELECT create_distributed_table('payments_payment', 'merchant_id', colocate_with => "
+            "'merchants_merchant');") in sql
+    assert "SELECT create_reference_table('settlement_calendarday');" in sql
+    assert not any("auth_group" in line or "core_jobrun" in line for line in sql)  # platform tables stay put

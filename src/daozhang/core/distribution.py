@@ -143,3 +143,23 @@ def check(cursor: Any) -> list[Finding]:
             out.append(Finding(table, "trigger", f"{trigger} ({function}) reads {', '.join(sorted(read))} "
                                                  "without merchant_id"))
     return sorted(set(out))
+
+
+def citus_statements(cursor: Any) -> list[str]:
+    """The Citus commands that distribute this schema, in the order they must run.
+
+    Reference tables first (a distributed table's foreign keys may point at them), then
+    the merchants table by its id, then every other distributed table by `merchant_id`,
+    colocated with it, so one merchant's rows of every table live on one node and a
+    merchant's transaction is a single-shard one. Platform tables are left alone: they stay
+    on the coordinator. Run on the coordinator as the tables' owner, after `migrate`.
+    """
+    cursor.execute(_TABLES)
+    tables = {row[0]: classify(row[0]) for row in cursor.fetchall()}
+    out = [f"SELECT create_reference_table('{t}');" for t in sorted(tables) if tables[t] == REFERENCE]
+    anchor = "merchants_merchant"
+    if tables.get(anchor) == DISTRIBUTED:
+        out.append(f"SELECT create_distributed_table('{anchor}', '{KEY_COLUMN[anchor]}');")
+    out += [f"SELECT create_distributed_table('{t}', 'merchant_id', colocate_with => '{anchor}');"
+            for t in sorted(tables) if tables[t] == DISTRIBUTED and t != anchor]
+    return out
