@@ -351,7 +351,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DAOZHANG_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django_tasks logs every run of every job at INFO (the outbox sweep: every 10 s); job
+    # progress and failures are in the console (JobRun, alerts) and at WARNING here.
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django_tasks": {"level": os.environ.get("DAOZHANG_TASK_LOG_LEVEL", "WARNING")}},
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

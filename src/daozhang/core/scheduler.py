@@ -67,7 +67,7 @@ def run_forever(stop: threading.Event, interval: float = 5.0) -> None:
         try:
             close_old_connections()
             for name in tick():
-                log.info("enqueued periodic job %s", name)
+                log.debug("enqueued periodic job %s", name)  # every few seconds: not for the terminal
         except Exception:  # the loop must outlive a database hiccup
             log.exception("scheduler tick failed")
         stop.wait(interval)
