@@ -158,3 +158,47 @@ def test_the_postgresql_pass_records_every_connection_and_the_server_bound_state
     with connection.execute_wrapper(spy):
         assert execute_server_bound("SELECT %s::int + 1", [1]) == [(2,)]
     assert seen == ["SELECT %s::int + 1"]
+
+
+def _session(tmp_path: Any, listed: str, *, args_source: Any, failed: int = 0) -> Any:
+    from types import SimpleNamespace
+
+    (tmp_path / "tests" / "core").mkdir(parents=True)
+    (tmp_path / "tests" / "core" / "distribution_sql_pending.txt").write_text(listed, encoding="utf-8")
+    lines: list[str] = []
+    option = SimpleNamespace(keyword="", markexpr="not one_database", deselect=None)
+    config = SimpleNamespace(rootpath=tmp_path, args_source=args_source, option=option,
+                             get_terminal_writer=lambda: SimpleNamespace(line=lambda text, **kw: lines.append(text)))
+    return SimpleNamespace(config=config, exitstatus=0, testsfailed=failed, shouldfail=False, shouldstop=False,
+                           lines=lines)
+
+
+def test_the_end_of_the_postgresql_pass_fails_on_a_new_offender_and_on_a_gone_one_only_after_a_whole_run(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daozhang.testing import pytest_pg
+
+    recorder = sqlcheck.Recorder(lambda: TABLES)
+    recorder.found = {"update: payments_payment: daozhang.payments.services:void": "UPDATE payments_payment …"}
+    monkeypatch.setattr(pytest_pg, "_recorder", recorder)
+    listed = "# header\nlock: payments_payment: daozhang.payments.services:void\n"
+
+    partial = _session(tmp_path / "partial", listed, args_source=pytest.Config.ArgsSource.ARGS)
+    pytest_pg.pytest_sessionfinish(partial, 0)
+    assert partial.exitstatus == pytest.ExitCode.TESTS_FAILED  # the new one
+    text = "\n".join(partial.lines)
+    assert "update: payments_payment: daozhang.payments.services:void" in text and "e.g. UPDATE" in text
+    assert "not seen in this partial run" in text
+
+    recorder.found = {}
+    partial = _session(tmp_path / "partial2", listed, args_source=pytest.Config.ArgsSource.ARGS)
+    pytest_pg.pytest_sessionfinish(partial, 0)
+    assert partial.exitstatus == 0  # a note only
+
+    whole = _session(tmp_path / "whole", listed, args_source=pytest.Config.ArgsSource.TESTPATHS)
+    pytest_pg.pytest_sessionfinish(whole, 0)
+    assert whole.exitstatus == pytest.ExitCode.TESTS_FAILED
+    assert "remove these lines" in "\n".join(whole.lines)
+
+    red = _session(tmp_path / "red", listed, args_source=pytest.Config.ArgsSource.TESTPATHS, failed=1)
+    pytest_pg.pytest_sessionfinish(red, 0)
+    assert red.exitstatus == 0  # a failed test may not have reached the statement: a note only
