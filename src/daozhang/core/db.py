@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,8 @@ def execute_server_bound(sql: str, params: Sequence[Any], *, prepare: bool = Fal
     of thousands of values, sending them apart in psycopg's binary format (%b) costs both
     sides much less. Same connection and transaction as the ORM; errors become Django's;
     logged in `connection.queries` when Django logs queries (DEBUG, tests), so round trips
-    can be counted.
+    can be counted; passed through the connection's execute wrappers as Django's cursors
+    are (`connection.execute_wrapper`: the tests' check of the SQL sent, issue 12).
 
     `prepare=True` is for the few fixed statements of the online path, run once per
     request: PostgreSQL then parses and plans each once per connection instead of every
@@ -31,7 +33,12 @@ def execute_server_bound(sql: str, params: Sequence[Any], *, prepare: bool = Fal
     connection.ensure_connection()
     start = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-        cur.execute(sql, params, prepare=prepare)
+        def execute(sql: str, params: Any, many: bool, context: dict[str, Any]) -> None:
+            cur.execute(sql, params, prepare=prepare)
+
+        for wrapper in reversed(connection.execute_wrappers):
+            execute = functools.partial(wrapper, execute)
+        execute(sql, params, False, {"connection": connection, "cursor": cur})
         rows = cur.fetchall() if cur.description else []
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
