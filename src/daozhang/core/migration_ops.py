@@ -88,33 +88,33 @@ class MerchantKeys(migrations.operations.base.Operation):
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            self._rekey(schema_editor, ["merchant_id", "id"])
+            with schema_editor.connection.cursor() as cur:
+                self.rekey(cur, ["merchant_id", "id"])
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            self._rekey(schema_editor, ["id"])
+            with schema_editor.connection.cursor() as cur:
+                self.rekey(cur, ["id"])
 
-    def _rekey(self, schema_editor: Any, key: list[str]) -> None:
-        table, q = self.table, schema_editor.quote_name
-        with schema_editor.connection.cursor() as cur:
-            cur.execute(_INCOMING, [table])
-            incoming = [(name, source, cols) for name, source, cols, target_cols in cur.fetchall()
-                        if list(target_cols) != key]
-            for _name, source, cols in incoming:
-                cur.execute(_HAS_MERCHANT, [source])
-                if len(key) == 2 and not cur.fetchone():
-                    raise ValueError(f"{source}.{cols[-1]} points at {table}: give {source} a filled "
-                                     f"NOT NULL merchant_id before keying {table} by (merchant_id, id)")
-            cur.execute(_PRIMARY, [table])
-            (primary,) = cur.fetchone()
+    def rekey(self, cur: Any, key: list[str]) -> None:
+        """Key the table by `key` on PostgreSQL, turning the foreign keys that point at it."""
+        table = self.table
+        cur.execute(_INCOMING, [table])
+        incoming = [(name, source, cols) for name, source, cols, target_cols in cur.fetchall()
+                    if list(target_cols) != key]
+        for _name, source, cols in incoming:
+            cur.execute(_HAS_MERCHANT, [source])
+            if len(key) == 2 and not cur.fetchone():
+                raise ValueError(f"{source}.{cols[-1]} points at {table}: give {source} a filled "
+                                 f"NOT NULL merchant_id before keying {table} by (merchant_id, id)")
+        cur.execute(_PRIMARY, [table])
+        (primary,) = cur.fetchone()
         for name, source, _cols in incoming:
-            schema_editor.execute(f"ALTER TABLE {q(source)} DROP CONSTRAINT {q(name)}", params=None)
-        schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(primary)}, "
-                              f"ADD CONSTRAINT {q(table + '_pkey')} PRIMARY KEY ({', '.join(key)})",
-                              params=None)
+            cur.execute(f'ALTER TABLE "{source}" DROP CONSTRAINT "{name}"')
+        cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{primary}", '
+                    f'ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ({", ".join(key)})')
         for name, source, cols in incoming:
             column = cols[-1]  # (x_id) or (merchant_id, x_id): the pointing column is the last
             columns = ["merchant_id", column] if len(key) == 2 else [column]
-            schema_editor.execute(
-                f"ALTER TABLE {q(source)} ADD CONSTRAINT {q(name)} FOREIGN KEY ({', '.join(columns)}) "
-                f"REFERENCES {q(table)} ({', '.join(key)}) DEFERRABLE INITIALLY DEFERRED", params=None)
+            cur.execute(f'ALTER TABLE "{source}" ADD CONSTRAINT "{name}" FOREIGN KEY ({", ".join(columns)}) '
+                        f'REFERENCES "{table}" ({", ".join(key)}) DEFERRABLE INITIALLY DEFERRED')
