@@ -11,11 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from daozhang.core.migration_ops import MerchantKeys
+from daozhang.risk.models import RiskHold
+from daozhang.risk.services import hold_funds, release_hold
 from daozhang.support.models import CaseEvent, SupportCase
 from daozhang.support.services import add_case_note, open_case, set_case_status
 from daozhang.testing.tamper import tampering
 
-CONVERTED = ["support_supportcase", "support_caseevent"]
+CONVERTED = ["support_supportcase", "support_caseevent", "settlement_adjustment", "risk_riskhold"]
 
 _PK = """SELECT array_agg(a.attname ORDER BY array_position(k.conkey, a.attnum)) FROM pg_constraint k
 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
@@ -93,3 +95,15 @@ def test_working_a_case_locks_and_updates_it_by_merchant(merchant_kit):
     assert set(CaseEvent.objects.filter(case=case).values_list("merchant_id", flat=True)) == {
         merchant_kit.merchant.id}
     assert CaseEvent.objects.filter(case=case).count() == 3
+
+
+def test_releasing_a_hold_locks_and_updates_it_by_merchant(merchant_kit):
+    merchant_kit.sale(20000)
+    hold = hold_funds(merchant_id=merchant_kit.merchant.id, amount=5000, case_ref="RK-K-1", reason="核查",
+                      actor="staff:risk")
+    with CaptureQueriesContext(connection) as ctx:
+        release_hold(hold_id=hold.id, note="查清 cleared", actor="staff:risk")
+    sent = _touching(ctx.captured_queries, "risk_riskhold")
+    assert len(sent) == (2 if connection.vendor == "postgresql" else 1), sent
+    assert all('"risk_riskhold"."merchant_id" =' in sql for sql in sent), sent
+    assert RiskHold.objects.get(id=hold.id).released_at is not None

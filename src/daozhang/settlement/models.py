@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 from daozhang.settlement.sources import Figure, all_figures
 
 
@@ -115,7 +116,9 @@ class Payout(models.Model):
         ]
 
 
-class Adjustment(models.Model):
+class Adjustment(MerchantKeyed):
+    """A manual credit or deduction; keyed (merchant_id, id) on PostgreSQL (migration 0011)."""
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="adjustments")
     amount = models.BigIntegerField()  # + credits the merchant, − deducts
