@@ -37,6 +37,14 @@ class MerchantQuerySet(models.QuerySet[M], Generic[M]):
                 return None
         return self.select_for_update().filter(merchant_id=merchant_id, id=id).first()
 
+    def get_locked(self, *, id: uuid.UUID, merchant_id: uuid.UUID | None = None) -> M:
+        """As `lock`, for a row that must exist: `DoesNotExist` as `get()` raises it."""
+        row = self.lock(id=id, merchant_id=merchant_id)
+        if row is None:
+            missing: type[Exception] = getattr(self.model, "DoesNotExist")  # noqa: B009 (typed as Model's)
+            raise missing(f"{self.model.__name__} {id} of merchant {merchant_id}")
+        return row
+
 
 class MerchantKeyed(models.Model):
     """The abstract base of a model keyed `(merchant_id, id)` in the database."""

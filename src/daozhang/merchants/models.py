@@ -7,6 +7,7 @@ from django.db import models
 
 from daozhang.core.crypto import EncryptedCharField
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class FeePlan(models.Model):
@@ -90,8 +91,9 @@ class AccountStage(models.TextChoices):
     REJECTED = "rejected", "Not accepted 未通过"
 
 
-class SettlementAccount(models.Model):
-    """Where the merchant's money is paid. Only one is current at a time."""
+class SettlementAccount(MerchantKeyed):
+    """Where the merchant's money is paid. Only one is current at a time. Keyed
+    (merchant_id, id) on PostgreSQL (migration 0005), and so is the payout's key to it."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlement_accounts")
