@@ -108,3 +108,12 @@ def test_releasing_a_hold_locks_and_updates_it_by_merchant(merchant_kit):
     assert len(sent) == (2 if connection.vendor == "postgresql" else 1), sent
     assert all('"risk_riskhold"."merchant_id" =' in sql for sql in sent), sent
     assert RiskHold.objects.get(id=hold.id).released_at is not None
+
+
+def test_an_api_call_marks_its_key_used_by_merchant(merchant_kit):
+    """The key is found by its hash (the merchant is not known yet); its last use is then
+    written by (merchant_id, id)."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert merchant_kit.client.get("/api/v1/settlements").status_code == 200
+    sent = _touching(ctx.captured_queries, "access_apikey")
+    assert len(sent) == 1 and '"access_apikey"."merchant_id" =' in sent[0], sent
