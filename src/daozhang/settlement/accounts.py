@@ -206,7 +206,7 @@ def request_account_change(*, merchant_id: uuid.UUID, data: BankAccountInput, us
 def code_not_sent(*, account_id: uuid.UUID, error: str) -> None:
     """The provider did not take the code: the change ends here (the owner asks again)."""
     with transaction.atomic():
-        acct = pending_accounts().select_for_update().filter(id=account_id, stage=AccountStage.AWAITING_CODE).first()
+        acct = pending_accounts().filter(stage=AccountStage.AWAITING_CODE).lock(id=account_id)
         if acct is not None:
             _reject(acct, actor=SYSTEM, reason=CODE_UNSENT, now=clock.now(), notify=False, detail=error[:200])
 
@@ -295,11 +295,11 @@ def expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
     job): an abandoned change must not hold the merchant's payouts for ever."""
     now = now or clock.now()
     n = 0
-    for account_id in pending_accounts().filter(stage=AccountStage.AWAITING_CODE,
-                                                code_expires_at__lte=now).values_list("id", flat=True)[:1000]:
+    for merchant_id, account_id in pending_accounts().filter(
+            stage=AccountStage.AWAITING_CODE, code_expires_at__lte=now).values_list("merchant_id", "id")[:1000]:
         with transaction.atomic():
-            acct = pending_accounts().select_for_update().filter(id=account_id,
-                                                                 stage=AccountStage.AWAITING_CODE).first()
+            acct = pending_accounts().filter(stage=AccountStage.AWAITING_CODE).lock(id=account_id,
+                                                                                  merchant_id=merchant_id)
             if acct is not None:
                 _reject(acct, actor=SYSTEM, reason=CODE_EXPIRED, now=now)
                 n += 1
