@@ -19,7 +19,8 @@ from daozhang.testing.tamper import tampering
 
 CONVERTED = ["support_supportcase", "support_caseevent", "settlement_adjustment", "risk_riskhold",
              "merchants_settlementaccount", "access_apikey",
-             "settlement_settlementbatch", "settlement_payout", "core_idempotencyrecord"]
+             "settlement_settlementbatch", "settlement_payout", "core_idempotencyrecord",
+             "merchants_merchantuser"]
 
 _PK = """SELECT array_agg(a.attname ORDER BY array_position(k.conkey, a.attnum)) FROM pg_constraint k
 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
