@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class Credential(models.Model):
@@ -35,8 +36,23 @@ class Credential(models.Model):
         abstract = True
 
 
-class ApiKey(Credential):
+class ApiKey(MerchantKeyed, Credential):
+    """A merchant's API key, keyed (merchant_id, id) on PostgreSQL (migration 0004).
+
+    The hash is unique per merchant, not platform-wide: a database distributed by merchant
+    cannot enforce a key without it, and a key is 256 random bits, so two keys never hash
+    alike in practice (the platform-wide key was a guard, not a rule anything relies on).
+    The lookup by hash, before the merchant is known, is served by a plain index on
+    `key_hash`; on a distributed database it asks every shard (one indexed read each).
+    Should that read cost too much there, the next step is a reference table of
+    (key_hash → merchant_id, id), written when a key is issued (docs/operations.md).
+    """
+
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="api_keys")
+    key_hash = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "key_hash"], name="api_key_hash_per_merchant")]
 
 
 class StaffToken(Credential):

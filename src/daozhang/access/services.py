@@ -85,8 +85,10 @@ def touch(cred: Credential, address: str) -> None:
     if cred.last_used_at is not None and cred.last_used_at > now - TOUCH_EVERY:
         return
     model: Any = type(cred)
+    # A merchant's key is updated by (merchant_id, id): one shard's row (core.keyed).
+    mine = {"merchant_id": cred.merchant_id} if isinstance(cred, ApiKey) else {}
     model.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOUCH_EVERY),
-                              pk=cred.pk).update(last_used_at=now, last_used_from=address[:45])
+                              pk=cred.pk, **mine).update(last_used_at=now, last_used_from=address[:45])
 
 
 def merchant_for_key(raw: str) -> tuple[Merchant, ApiKey] | None:

@@ -62,7 +62,9 @@ class Alert(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The stored answer to a state-changing request, replayed for the same key
-    (`core.once`). Written in the same transaction as the change it answers."""
+    (`core.once`). Written in the same transaction as the change it answers. Keyed
+    (merchant_id, id) on PostgreSQL (migration core 0011, core.migration_ops.MerchantKeys):
+    a staff or platform call's record lives under the platform tenant `PLATFORM_ID`."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     # Whose request: the merchant's id, or `PLATFORM_ID` for staff and platform calls.

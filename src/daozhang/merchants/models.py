@@ -7,6 +7,7 @@ from django.db import models
 
 from daozhang.core.crypto import EncryptedCharField
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class FeePlan(models.Model):
@@ -90,8 +91,9 @@ class AccountStage(models.TextChoices):
     REJECTED = "rejected", "Not accepted 未通过"
 
 
-class SettlementAccount(models.Model):
-    """Where the merchant's money is paid. Only one is current at a time."""
+class SettlementAccount(MerchantKeyed):
+    """Where the merchant's money is paid. Only one is current at a time. Keyed
+    (merchant_id, id) on PostgreSQL (migration 0005), and so is the payout's key to it."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlement_accounts")
@@ -142,7 +144,13 @@ class MerchantRole(models.TextChoices):
     CASHIER = "cashier", "Cashier 收银员"
 
 
-class MerchantUser(models.Model):
+class MerchantUser(MerchantKeyed):
+    """A sign-in of the merchant portal. Keyed (merchant_id, id) on PostgreSQL (migration
+    0006). The one-to-one key on `user` stays platform-wide for now (listed in
+    tests/core/distribution_pending.txt): a sign-in finds its merchant from the user, before
+    the merchant is known, and `user.merchant_user` is how every portal page gets it; the
+    way out is a reference table (user → merchant) or the user table keyed by merchant."""
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_user")
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="users")
     role = models.CharField(max_length=10, choices=MerchantRole.choices, default=MerchantRole.OWNER)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
-class RiskHold(models.Model):
+class RiskHold(MerchantKeyed):
     """An amount of a merchant's unsettled money held back from settlement until released.
 
     Settlement deducts it in the batch of `settlement_date` and adds it back in the batch
     of `release_settlement_date`; the ledger moves it to and from the frozen account.
+    Keyed (merchant_id, id) on PostgreSQL (risk migration 0002); its foreign key to the
+    payment follows when payments are converted (MerchantKeys on payments_payment).
     """
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)

@@ -60,7 +60,7 @@ def hold_funds(*, merchant_id: uuid.UUID, amount: object, case_ref: str, reason:
 
 def release_hold(*, hold_id: uuid.UUID, note: str, actor: str) -> RiskHold:
     with transaction.atomic():
-        hold = RiskHold.objects.select_for_update().select_related("merchant").filter(id=hold_id).first()
+        hold = RiskHold.objects.select_related("merchant").lock(id=hold_id)
         if hold is None:
             raise DomainError("not_found", "hold_id", status=404)
         if hold.released_at is not None:

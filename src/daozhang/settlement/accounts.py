@@ -206,7 +206,7 @@ def request_account_change(*, merchant_id: uuid.UUID, data: BankAccountInput, us
 def code_not_sent(*, account_id: uuid.UUID, error: str) -> None:
     """The provider did not take the code: the change ends here (the owner asks again)."""
     with transaction.atomic():
-        acct = pending_accounts().select_for_update().filter(id=account_id, stage=AccountStage.AWAITING_CODE).first()
+        acct = pending_accounts().filter(stage=AccountStage.AWAITING_CODE).lock(id=account_id)
         if acct is not None:
             _reject(acct, actor=SYSTEM, reason=CODE_UNSENT, now=clock.now(), notify=False, detail=error[:200])
 
@@ -295,11 +295,11 @@ def expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
     job): an abandoned change must not hold the merchant's payouts for ever."""
     now = now or clock.now()
     n = 0
-    for account_id in pending_accounts().filter(stage=AccountStage.AWAITING_CODE,
-                                                code_expires_at__lte=now).values_list("id", flat=True)[:1000]:
+    for merchant_id, account_id in pending_accounts().filter(
+            stage=AccountStage.AWAITING_CODE, code_expires_at__lte=now).values_list("merchant_id", "id")[:1000]:
         with transaction.atomic():
-            acct = pending_accounts().select_for_update().filter(id=account_id,
-                                                                 stage=AccountStage.AWAITING_CODE).first()
+            acct = pending_accounts().filter(stage=AccountStage.AWAITING_CODE).lock(id=account_id,
+                                                                                  merchant_id=merchant_id)
             if acct is not None:
                 _reject(acct, actor=SYSTEM, reason=CODE_EXPIRED, now=now)
                 n += 1
@@ -310,7 +310,7 @@ def expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
 
 
 def _review_approved(req: ApprovalRequest, actor: str) -> dict[str, Any]:
-    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    acct = SettlementAccount.objects.lock(id=req.payload["account_id"])
     if acct is None or acct.stage != AccountStage.AWAITING_REVIEW or acct.rejected_at is not None:
         raise DomainError("approval_decided", "request_id", {"status": ("closed", "已关闭")}, status=409)
     acct.stage = AccountStage.VERIFYING
@@ -321,7 +321,7 @@ def _review_approved(req: ApprovalRequest, actor: str) -> dict[str, Any]:
 
 
 def _review_closed(req: ApprovalRequest, actor: str, why: str) -> None:
-    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    acct = SettlementAccount.objects.lock(id=req.payload["account_id"])
     if acct is None or acct.stage != AccountStage.AWAITING_REVIEW or acct.rejected_at is not None:
         return
     acct.approval_id = None  # the request is ending now; _reject must not cancel it again
@@ -355,7 +355,7 @@ def verify_account_change(*, account_id: uuid.UUID, actor: str = "system:bank-ve
         return _ask_staff_to_verify(account, actor=actor)  # no verdict: the file bank cannot verify
     merchant = account.merchant
     with transaction.atomic():
-        locked = SettlementAccount.objects.select_for_update().get(id=account.id)
+        locked = SettlementAccount.objects.get_locked(id=account.id, merchant_id=account.merchant_id)
         if locked.verified_at or locked.rejected_at or locked.stage != AccountStage.VERIFYING:
             return locked
         if answer.state != TransferState.PAID:
@@ -395,7 +395,8 @@ BANK_CHECK_KIND = "settlement.account_bank_check"
 
 def _ask_staff_to_verify(account: SettlementAccount, *, actor: str) -> SettlementAccount:
     with transaction.atomic():
-        locked = SettlementAccount.objects.select_for_update().select_related("merchant").get(id=account.id)
+        locked = SettlementAccount.objects.select_related("merchant").get_locked(
+            id=account.id, merchant_id=account.merchant_id)
         if locked.verified_at or locked.rejected_at or locked.stage != AccountStage.VERIFYING:
             return locked
         if ApprovalRequest.objects.filter(kind=BANK_CHECK_KIND, object_type="settlement_account",
@@ -414,7 +415,7 @@ def _ask_staff_to_verify(account: SettlementAccount, *, actor: str) -> Settlemen
 
 
 def _bank_check_approved(req: ApprovalRequest, actor: str) -> dict[str, Any]:
-    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    acct = SettlementAccount.objects.lock(id=req.payload["account_id"])
     if acct is None or acct.stage != AccountStage.VERIFYING or acct.verified_at or acct.rejected_at:
         raise DomainError("approval_decided", "request_id", {"status": ("closed", "已关闭")}, status=409)
     _take_effect(acct, actor=actor, verified_by="staff", approval=str(req.id))
@@ -422,7 +423,7 @@ def _bank_check_approved(req: ApprovalRequest, actor: str) -> dict[str, Any]:
 
 
 def _bank_check_closed(req: ApprovalRequest, actor: str, why: str) -> None:
-    acct = SettlementAccount.objects.select_for_update().filter(id=req.payload["account_id"]).first()
+    acct = SettlementAccount.objects.lock(id=req.payload["account_id"])
     if acct is None or acct.stage != AccountStage.VERIFYING or acct.verified_at or acct.rejected_at:
         return
     acct.approval_id = None  # that one (the review, if any) was decided already: nothing to cancel

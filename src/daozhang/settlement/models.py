@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 from daozhang.settlement.sources import Figure, all_figures
 
 
@@ -17,12 +18,14 @@ class BatchStatus(models.TextChoices):
     HELD = "held", "Held 暂缓出款"
 
 
-class SettlementBatch(models.Model):
+class SettlementBatch(MerchantKeyed):
     """What one merchant is paid for one settlement date: every source's figures, signed,
     plus what an earlier batch carried forward, less the D0 fee.
 
     The net is computed set-based from the rows whose settlement date is this batch's
     (stamped when they were booked), plus whatever an earlier batch carried forward.
+    Keyed (merchant_id, id) on PostgreSQL (migration 0012), and so are the payout's and
+    the carried-to batch's keys to it.
     """
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -82,7 +85,7 @@ class PayoutStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped before sending 已拦截，未发送"
 
 
-class Payout(models.Model):
+class Payout(MerchantKeyed):
     """One attempt to pay a batch to the merchant's bank account (a returned one is re-paid
     by a new attempt after the account is corrected)."""
 
@@ -108,14 +111,17 @@ class Payout(models.Model):
     stopped_by = models.CharField(max_length=120, blank=True, default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["batch", "attempt"], name="payout_batch_attempt")]
+        constraints = [models.UniqueConstraint(fields=["merchant", "batch", "attempt"],
+                                              name="payout_batch_attempt")]
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="payout_merchant_created"),
             models.Index(fields=["status", "next_try_at"], name="payout_status_next"),
         ]
 
 
-class Adjustment(models.Model):
+class Adjustment(MerchantKeyed):
+    """A manual credit or deduction; keyed (merchant_id, id) on PostgreSQL (migration 0011)."""
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="adjustments")
     amount = models.BigIntegerField()  # + credits the merchant, − deducts

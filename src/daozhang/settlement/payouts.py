@@ -561,8 +561,8 @@ def cancel_payout(*, payout_id: uuid.UUID, actor: str, reason: str, then: str = 
             p.refresh_from_db()
             _refuse_if_gone(p)
     with transaction.atomic():
-        b = SettlementBatch.objects.select_for_update().get(id=p.batch_id)
-        locked = Payout.objects.select_for_update().get(id=p.id)
+        b = SettlementBatch.objects.get_locked(id=p.batch_id, merchant_id=p.merchant_id)
+        locked = Payout.objects.get_locked(id=p.id, merchant_id=p.merchant_id)
         if locked.status == PayoutStatus.STOPPED:
             return locked  # cancelled (or stopped) already: nothing happens twice
         _refuse_if_gone(locked)
@@ -616,7 +616,7 @@ def _move_batch(batch_id: uuid.UUID, actor: str, reason: str, allowed: tuple[str
     if not reason:
         raise DomainError("required", "reason")
     with transaction.atomic():
-        b = SettlementBatch.objects.select_for_update().filter(id=batch_id).first()
+        b = SettlementBatch.objects.lock(id=batch_id)
         if b is None:
             raise DomainError("not_found", "batch_id", status=404)
         if b.status not in allowed:

@@ -26,7 +26,7 @@ def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[st
                 case = SupportCase.objects.create(
                     case_no=f"{prefix}{seq:05d}", merchant=merchant, kind=kind,
                     subject=subject[:200], diagnosis=diagnosis, created_at=now, updated_at=now)
-                CaseEvent.objects.create(case=case, at=now, actor=actor, note=subject)
+                CaseEvent.objects.create(case=case, merchant_id=case.merchant_id, at=now, actor=actor, note=subject)
                 audit.record(actor=actor, action="support.open", obj_type="support_case", obj_id=case.id,
                              merchant_id=merchant.id, after={"case_no": case.case_no, "kind": kind})
                 emit("case_opened", merchant_id=merchant.id,
@@ -42,11 +42,11 @@ def open_case(*, merchant: Merchant, kind: str, subject: str, diagnosis: dict[st
 def add_case_note(*, case_id: uuid.UUID, note: str, actor: str) -> CaseEvent:
     text = clean_required(note, "note", 2000)
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update().filter(id=case_id).first()
+        case = SupportCase.objects.lock(id=case_id)
         if case is None:
             raise DomainError("not_found", "case_id", status=404)
         now = clock.now()
-        event = CaseEvent.objects.create(case=case, at=now, actor=actor, note=text)
+        event = CaseEvent.objects.create(case=case, merchant_id=case.merchant_id, at=now, actor=actor, note=text)
         case.updated_at = now
         case.save(update_fields=["updated_at"])
         audit.record(actor=actor, action="support.note", obj_type="support_case", obj_id=case.id,
@@ -60,7 +60,7 @@ def set_case_status(*, case_id: uuid.UUID, status: str, note: str, actor: str) -
         raise DomainError("invalid", "status")
     text = clean_required(note, "note", 2000)
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update().select_related("merchant").filter(id=case_id).first()
+        case = SupportCase.objects.select_related("merchant").lock(id=case_id)
         if case is None:
             raise DomainError("not_found", "case_id", status=404)
         if case.status == status:
@@ -68,7 +68,8 @@ def set_case_status(*, case_id: uuid.UUID, status: str, note: str, actor: str) -
         before, now = case.status, clock.now()
         case.status, case.updated_at = status, now
         case.save(update_fields=["status", "updated_at"])
-        CaseEvent.objects.create(case=case, at=now, actor=actor, note=f"[{before} → {status}] {text}")
+        CaseEvent.objects.create(case=case, merchant_id=case.merchant_id, at=now, actor=actor,
+                                 note=f"[{before} → {status}] {text}")
         audit.record(actor=actor, action="support.status", obj_type="support_case", obj_id=case.id,
                      merchant_id=case.merchant_id, before={"status": before},
                      after={"status": status, "note": text})
