@@ -63,8 +63,10 @@ def deposits_table(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         pg = connection.vendor == "postgresql"
         with tampering(lift_guards=False) as cur:
-            cur.execute(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, merchant_id {'uuid' if pg else 'char(32)'},"
-                        " settlement_date date, device varchar(20), amount bigint)")
+            # Keyed as every merchant table is (core/distribution.py: distributable by merchant).
+            cur.execute(f"CREATE TABLE {TABLE} (id integer NOT NULL, merchant_id {'uuid' if pg else 'char(32)'}"
+                        " NOT NULL, settlement_date date, device varchar(20), amount bigint,"
+                        " PRIMARY KEY (merchant_id, id))")
             if pg:
                 cur.execute(f'GRANT SELECT, INSERT ON {TABLE} TO "{connection.settings_dict["USER"]}"')
     yield
