@@ -6,15 +6,18 @@ from typing import Any
 
 from django.db import migrations
 
+SQL = str | list[str]
 
-def per_database(forward: dict[str, str], backward: dict[str, str]) -> migrations.RunPython:
+
+def per_database(forward: dict[str, SQL], backward: dict[str, SQL]) -> migrations.RunPython:
     """Run the SQL given for the database's vendor ("postgresql", "sqlite"); nothing for a
-    vendor not named: one thing done the way each database does it best."""
+    vendor not named: one thing done the way each database does it best. A list is run
+    statement by statement (SQLite executes one statement per call)."""
 
-    def run(sql: dict[str, str]) -> Any:
+    def run(sql: dict[str, SQL]) -> Any:
         def op(apps: Any, schema_editor: Any) -> None:
-            statement = sql.get(schema_editor.connection.vendor)
-            if statement:
+            given = sql.get(schema_editor.connection.vendor) or []
+            for statement in [given] if isinstance(given, str) else given:
                 schema_editor.execute(statement, params=None)
         return op
 

@@ -9,6 +9,8 @@ can drop a trigger: there the log is tamper-evident, not tamper-proof.
 
 from django.db import migrations
 
+from daozhang.core.migration_ops import per_database
+
 PG_FORWARD = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -40,24 +42,7 @@ SQLITE_BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD, params=None)
-    elif vendor == "sqlite":
-        for sql in SQLITE_FORWARD:
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        for sql in SQLITE_BACKWARD:
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [("audit", "0002_hash_chains")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [per_database({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+                               {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD})]

@@ -9,6 +9,8 @@ role has no TRUNCATE right either, and cannot disable triggers: docs/operations.
 
 from django.db import migrations
 
+from daozhang.core.migration_ops import per_database
+
 PG_FORWARD = """
 CREATE TRIGGER ledger_posting_no_truncate BEFORE TRUNCATE ON ledger_posting
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
@@ -28,24 +30,7 @@ SQLITE_FORWARD = [
 SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS ledger_posting_no_delete", "DROP TRIGGER IF EXISTS ledger_entry_no_delete"]
 
 
-def forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD, params=None)
-    elif vendor == "sqlite":
-        for sql in SQLITE_FORWARD:
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        for sql in SQLITE_BACKWARD:
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0009_sqlite_64bit_guard")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [per_database({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+                               {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD})]
