@@ -302,7 +302,7 @@ JOB_STALE_MINUTES = int(os.environ.get("DAOZHANG_JOB_STALE_MINUTES", "60"))
 
 # Four-eyes approval (approvals, docs/console.md#approvals): a request not decided within
 # this many hours expires, and nothing it asked for is done.
-APPROVAL_TTL_HOURS = float(os.environ.get("DAOZHANG_APPROVAL_TTL_HOURS", "72"))
+APPROVAL_TTL_HOURS = int(os.environ.get("DAOZHANG_APPROVAL_TTL_HOURS", "72"))
 # A manual adjustment whose absolute amount is above this (fen; default ¥5,000) waits for a
 # second staff member's approval and books nothing until then.
 ADJUSTMENT_APPROVAL_FEN = int(os.environ.get("DAOZHANG_ADJUSTMENT_APPROVAL_FEN", "500000"))

@@ -71,7 +71,7 @@ def all_kinds() -> list[Kind]:
 
 
 def _ttl() -> dt.timedelta:
-    return dt.timedelta(hours=float(getattr(settings, "APPROVAL_TTL_HOURS", 72)))
+    return dt.timedelta(hours=settings.APPROVAL_TTL_HOURS)
 
 
 def request_approval(*, kind: str, payload: dict[str, Any], summary_zh: str, summary_en: str, maker: str,

@@ -19,8 +19,8 @@ from daozhang.core.checks import TAG
 from daozhang.core.mode import is_production
 
 VARIABLES = {"sms": "DAOZHANG_SMS_PROVIDER", "email": "DAOZHANG_EMAIL_PROVIDER"}
-HOW = {"sms": "name your SMS gateway's adapter (a notifications.providers.Provider) in DAOZHANG_SMS_PROVIDER",
-       "email": "set DAOZHANG_SMTP_HOST (and DAOZHANG_SMTP_USER, DAOZHANG_SMTP_PASSWORD): e-mail then goes "
+HOW = {"sms": "Name your SMS gateway's adapter (a notifications.providers.Provider) in DAOZHANG_SMS_PROVIDER",
+       "email": "Set DAOZHANG_SMTP_HOST (and DAOZHANG_SMTP_USER, DAOZHANG_SMTP_PASSWORD): e-mail then goes "
                 "over SMTP"}
 
 
@@ -33,15 +33,15 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     if not is_production():
         return []
     sandboxed = [channel for channel, path in settings.NOTIFY_PROVIDERS.items() if is_sandbox(str(path))]
-    if getattr(settings, "PILOT_SANDBOX_MESSAGES", False):
+    if settings.PILOT_SANDBOX_MESSAGES:
         return [checks.Warning(
             f"Pilot: {VARIABLES.get(c, c)} is the sandbox in production (DAOZHANG_PILOT_SANDBOX_MESSAGES=1): "
             f"{c} messages, account-change codes among them, are recorded in a table, never sent.",
-            hint=f"When the pilot ends: {HOW.get(c, 'name a real provider')}, and unset "
+            hint=f"When the pilot ends: {HOW.get(c, 'Name a real provider')}, and unset "
                  "DAOZHANG_PILOT_SANDBOX_MESSAGES.", id="daozhang.W013") for c in sandboxed]
     return [checks.Error(
         f"{VARIABLES.get(c, c)}: the sandbox {c} provider in production records messages instead of sending "
         "them; the codes that confirm a settlement-account change would never reach the merchant.",
-        hint=f"{HOW.get(c, 'Name a real provider')[0].upper()}{HOW.get(c, 'name a real provider')[1:]}; for a "
+        hint=f"{HOW.get(c, 'Name a real provider')}; for a "
              "pilot only, DAOZHANG_PILOT_SANDBOX_MESSAGES=1 allows the sandbox with a warning at every start.",
         id="daozhang.E013") for c in sandboxed]
