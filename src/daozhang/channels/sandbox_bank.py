@@ -13,6 +13,7 @@ card number): accounts and transfers carry a keyed hash (PAN_TOKEN_KEY) and a ma
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 
@@ -54,6 +55,13 @@ def _registry(numbers: set[str]) -> dict[str, SandboxBankAccount]:
     return {by_hash[a.account_hash]: a for a in SandboxBankAccount.objects.filter(account_hash__in=list(by_hash))}
 
 
+def _bank_ref(payout_id: uuid.UUID) -> str:
+    """The bank's reference of a transfer, fixed by the payout id. Base32 (A–Z, 2–7), not
+    hex: eighteen hex characters now and then held a run of digits that passes as a card
+    number (Luhn), and the refs are shown and stored everywhere a card number must not be."""
+    return "BK" + base64.b32encode(hashlib.sha256(str(payout_id).encode()).digest()).decode()[:18]
+
+
 class SandboxBank:
     def transfer_many(self, items: list[tuple[uuid.UUID, int, PayeeAccount]]) -> None:
         if outage_active("bank"):
@@ -66,7 +74,7 @@ class SandboxBank:
                 payout_id=payout_id, amount=amount_fen, account_hash=account_digest(payee.account_number),
                 account_masked=masked_account(payee.account_number), holder_name=payee.holder_name,
                 return_code=code, reason=reason,
-                bank_ref="BK" + hashlib.sha256(str(payout_id).encode()).hexdigest()[:18].upper()))
+                bank_ref=_bank_ref(payout_id)))
         # The same payout sent again: the bank already has it and ignores the copy.
         SandboxBankTransfer.objects.bulk_create(rows, ignore_conflicts=True)
 
