@@ -108,16 +108,13 @@ def make_shops(count: int) -> list[Shop]:
     return shops
 
 
-def ensure_platform_accounts() -> None:
-    """Create every shard of the hot platform accounts, as a running system has them."""
-    from django.conf import settings
-
+def ensure_platform_accounts(shops: list[Shop]) -> None:
+    """Create the shops' platform sub-accounts, as a merchant that has sold before has them."""
     from daozhang.ledger.accounts import channel_receivable, fee_income
     from daozhang.ledger.services import ensure_accounts
 
-    n = settings.LEDGER_HOT_ACCOUNT_SHARDS
-    ensure_accounts([channel_receivable(c, s) for c in ("card", "wechat", "alipay") for s in range(n)]
-                    + [fee_income(s) for s in range(n)])
+    ensure_accounts([channel_receivable(s.merchant_id, c) for s in shops for c in ("card", "wechat", "alipay")]
+                    + [fee_income(s.merchant_id) for s in shops])
 
 
 @dataclass

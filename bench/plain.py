@@ -28,11 +28,11 @@ _COLS_ENTRY = "id, kind, merchant_id, business_ref, idempotency_key, business_da
 _COLS_POSTING = "id, entry_id, account_id, merchant_id, amount, currency"
 
 
-def ceiling_accounts(merchant_ids: Sequence[Any]) -> tuple[AccountSpec, AccountSpec, list[AccountSpec]]:
-    receivable = AccountSpec(f"{CEILING_PREFIX}receivable", "bench_ceiling", "asset")
-    fee = AccountSpec(f"{CEILING_PREFIX}fee_income", "bench_ceiling", "income")
-    payables = [AccountSpec(f"{CEILING_PREFIX}payable:{m}", "bench_ceiling", "liability", m) for m in merchant_ids]
-    return receivable, fee, payables
+def ceiling_accounts(merchant_id: Any) -> tuple[AccountSpec, AccountSpec, AccountSpec]:
+    """A merchant's receivable, payable and fee accounts for the ceiling: every account is
+    one merchant's, as the product's are (ledger.accounts)."""
+    return tuple(AccountSpec(f"{CEILING_PREFIX}{name}:{merchant_id}", "bench_ceiling", type_, merchant_id)  # type: ignore[return-value]
+                 for name, type_ in (("receivable", "asset"), ("payable", "liability"), ("fee_income", "income")))
 
 
 def sale_amounts(n: int, rng: random.Random) -> list[tuple[int, int]]:
@@ -50,16 +50,16 @@ class PlainWriter:
     def __init__(self, vendor: str, url_or_path: str, merchant_ids: Sequence[Any], sqlite_cache_kib: int = 0) -> None:
         from daozhang.ledger.services import ensure_accounts
 
-        recv, fee, payables = ceiling_accounts(merchant_ids)
-        ensure_accounts([recv, fee, *payables])
+        accounts = [ceiling_accounts(m) for m in merchant_ids]
+        ensure_accounts([a for triple in accounts for a in triple])
         self.vendor = vendor
         self.sqlite = vendor == "sqlite"
         mark = "?" if self.sqlite else "%s"
         self.entry_sql = f"INSERT INTO ledger_entry ({_COLS_ENTRY}) VALUES ({','.join([mark] * 9)})"
         self.posting_sql = f"INSERT INTO ledger_posting ({_COLS_POSTING}) VALUES ({','.join([mark] * 6)})"
         u = self._u
-        self.recv, self.fee = u(recv.id), u(fee.id)
-        self.merchants = [(u(m), u(p.id)) for m, p in zip(merchant_ids, payables, strict=True)]
+        self.merchants = [(u(m), u(r.id), u(p.id), u(f.id))
+                          for m, (r, p, f) in zip(merchant_ids, accounts, strict=True)]
         if self.sqlite:
             self.conn: Any = sqlite3.connect(url_or_path, isolation_level=None, timeout=30)
             # The product's connection settings (daozhang/settings.py).
@@ -85,10 +85,10 @@ class PlainWriter:
         now = self._now()
         today = dt.date.today()
         day = today.isoformat() if self.sqlite else today
-        recv, fee_acct, merchants, u = self.recv, self.fee, self.merchants, self._u
+        merchants, u = self.merchants, self._u
         for amount, fee in sales:
             self.i += 1
-            mid, payable = merchants[self.i % len(merchants)]
+            mid, recv, payable, fee_acct = merchants[self.i % len(merchants)]
             eid = uuid7()
             e = u(eid)
             ref = f"bench-ceiling:{eid}"

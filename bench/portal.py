@@ -296,7 +296,7 @@ def measure(db: str, url: str, rows: int, quick: bool, say: Callable[[str], None
     date_from, date_to = today - dt.timedelta(days=63), today - dt.timedelta(days=57)
     detail = mine.filter(status="approved")[rows // 2]
 
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", SERVER_NAME="127.0.0.1")  # an allowed host, as in production
     client.force_login(get_user_model().objects.get(username=USERNAME))
     m = big.merchant_id
     # (name, query string, PaymentFilter kwargs, cursor, floor SQL, floor params)

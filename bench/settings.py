@@ -11,7 +11,7 @@ from __future__ import annotations
 from daozhang.settings import *  # noqa: F403
 from daozhang.settings import DATABASES, INSTALLED_APPS
 
-HORDAK = DATABASES["default"]["ENGINE"].endswith("postgresql")
+HORDAK = "postgres" in DATABASES["default"]["ENGINE"]  # Django's backend or daozhang.core.postgres
 if HORDAK:
     INSTALLED_APPS = [*INSTALLED_APPS, "mptt", "hordak"]
     # Hordak accounts and legs carry a currency; ours are CNY.

@@ -166,8 +166,8 @@ def main() -> None:
         t = time.perf_counter()
         st.step("migrate")
         call_command("migrate", interactive=False, verbosity=0)
-        ensure_platform_accounts()
         shops = make_shops(4)
+        ensure_platform_accounts(shops)
         out["facts"] = db_facts(connection.vendor)
         st.log("database: " + ", ".join(f"{k}={v}" for k, v in out["facts"].items()))
         timings["setup"] = time.perf_counter() - t

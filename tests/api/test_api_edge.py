@@ -144,11 +144,11 @@ def test_ledger_check_reports_an_overflowed_sqlite_ledger_without_crashing(merch
     with connection.cursor() as cur:
         for name in ("ledger_posting_amount_int", "ledger_account_balance_int_ins", "ledger_account_balance_int_upd"):
             cur.execute(f"DROP TRIGGER IF EXISTS {name}")
-    payable = merchant_payable(merchant_kit.merchant.id)
+    payable, platform = merchant_payable(merchant_kit.merchant.id), adjustments_account(merchant_kit.merchant.id)
     for i in range(2):
         post_entry(NewEntry(kind="test.overflow", idempotency_key=f"overflow:{i}", business_ref="t",
                             business_date=clock.business_date(clock.now()), merchant_id=merchant_kit.merchant.id,
-                            legs=(Leg(adjustments_account(), 2**63 - 1), Leg(payable, -(2**63 - 1)))))
+                            legs=(Leg(platform, 2**63 - 1), Leg(payable, -(2**63 - 1)))))
     err = io.StringIO()
     with pytest.raises(CommandError) as exc:
         call_command("ledger", "check", stdout=io.StringIO(), stderr=err)

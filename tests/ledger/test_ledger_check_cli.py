@@ -148,20 +148,20 @@ def test_the_daozhang_command_exits_non_zero_on_a_tampered_ledger(make_merchant,
     assert "CommandError: ledger FAILED" in captured.err
 
 
-def insert_raw_entry(entry_id: uuid.UUID, postings: list[tuple[uuid.UUID, int]]) -> None:
+def insert_raw_entry(merchant_id: uuid.UUID, entry_id: uuid.UUID, postings: list[tuple[uuid.UUID, int]]) -> None:
     ops = connection.ops
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO ledger_entry (id, kind, merchant_id, business_ref, idempotency_key, business_date,"
-            " currency, memo, created_at) VALUES (%s, 'test.raw', NULL, %s, %s, %s, 'CNY', '', %s)",
-            [db_uuid(entry_id), f"raw:{entry_id}", f"raw:{entry_id}",
+            " currency, memo, created_at) VALUES (%s, 'test.raw', %s, %s, %s, %s, 'CNY', '', %s)",
+            [db_uuid(entry_id), db_uuid(merchant_id), f"raw:{entry_id}", f"raw:{entry_id}",
              ops.adapt_datefield_value(clock.business_date()), ops.adapt_datetimefield_value(clock.now())],
         )
         for account_id, amount in postings:
             cur.execute(
                 "INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-                " VALUES (%s, %s, %s, NULL, %s, 'CNY')",
-                [db_uuid(uuid.uuid4()), db_uuid(entry_id), db_uuid(account_id), amount],
+                " VALUES (%s, %s, %s, %s, %s, 'CNY')",
+                [db_uuid(uuid.uuid4()), db_uuid(entry_id), db_uuid(account_id), db_uuid(merchant_id), amount],
             )
             # Keep the stored balance in step, so only the entry itself is wrong.
             cur.execute("UPDATE ledger_account SET balance = balance + %s WHERE id = %s",
@@ -174,8 +174,8 @@ def test_sqlite_an_unbalanced_entry_written_behind_the_ledger_is_listed_with_its
     book_some_payments(merchant_kit)
     payable = merchant_payable(merchant_kit.merchant.id).id
     lopsided, empty = uuid.uuid4(), uuid.uuid4()
-    insert_raw_entry(lopsided, [(payable, -100)])
-    insert_raw_entry(empty, [])
+    insert_raw_entry(merchant_kit.merchant.id, lopsided, [(payable, -100)])
+    insert_raw_entry(merchant_kit.merchant.id, empty, [])
 
     message, err = run_failing_check()
     assert "2 unbalanced entries, 0 accounts whose balance differs" in message
@@ -183,6 +183,7 @@ def test_sqlite_an_unbalanced_entry_written_behind_the_ledger_is_listed_with_its
         f"unbalanced entry {lopsided}: sum -100 over 1 postings",
         f"unbalanced entry {empty}: sum 0 over 0 postings",
         "ledger.global_sum: currency:CNY: all postings sum to -100",  # and the books as a whole are off
+        f"ledger.merchant_sum: merchant:{merchant_kit.merchant.id}: CNY postings sum to -100",  # and the merchant's
     ])
 
 
@@ -195,7 +196,7 @@ def test_postgres_an_unbalanced_entry_cannot_be_committed_so_check_stays_ok(make
     before = Entry.objects.count()
     payable = merchant_payable(kit.merchant.id).id
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        insert_raw_entry(uuid.uuid4(), [(payable, -100)])
+        insert_raw_entry(kit.merchant.id, uuid.uuid4(), [(payable, -100)])
     assert Entry.objects.count() == before
     out, err = run_check()
     assert OK_LINE.match(out.strip()) and err == ""

@@ -1,5 +1,6 @@
-"""The ledger's own rules: what `post_entries` refuses, replays, hot-account shards and the
-database guards (deferred balance trigger on PostgreSQL, immutable entries and postings).
+"""The ledger's own rules: what `post_entries` refuses, replays, every account one
+merchant's (the platform's side in per-merchant sub-accounts) and the database guards
+(deferred balance trigger on PostgreSQL, immutable entries and postings).
 
 Each test asserts something a user of the back office would notice: money that appears
 or disappears, a balance that no longer matches its postings, a replay that books twice.
@@ -16,24 +17,30 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 
 from daozhang.core import clock
-from daozhang.ledger.accounts import AccountSpec, channel_receivable, fee_income, merchant_payable
+from daozhang.ledger.accounts import AccountSpec, channel_receivable, fee_income, merchant_payable, settlement_bank
 from daozhang.ledger.models import Account, AccountType, Entry, Posting
 from daozhang.ledger.selectors import check_ledger, entry_postings, merchant_payable_balance, purpose_balance
 from daozhang.ledger.services import Leg, NewEntry, UnbalancedEntry, ensure_accounts, post_entries, post_entry
 from daozhang.payments import bulk, services
 from daozhang.payments.models import Payment
 
-CASH = AccountSpec(code="test:cash", purpose="test_cash", type=AccountType.ASSET)
-BANK = AccountSpec(code="test:bank", purpose="test_bank", type=AccountType.ASSET)
-OWED = AccountSpec(code="test:owed", purpose="test_owed", type=AccountType.LIABILITY)
-USD_CASH = AccountSpec(code="test:usd_cash", purpose="test_cash", type=AccountType.ASSET, currency="USD")
-TEST_ACCOUNTS = (CASH, BANK, OWED, USD_CASH)
+# The ledger knows merchants by id only: the test accounts are one made-up merchant's.
+M = uuid.UUID("0190c0de-0000-7000-8000-00000000000a")
+OTHER = uuid.UUID("0190c0de-0000-7000-8000-00000000000b")
+CASH = AccountSpec(code="test:cash", purpose="test_cash", type=AccountType.ASSET, merchant_id=M)
+BANK = AccountSpec(code="test:bank", purpose="test_bank", type=AccountType.ASSET, merchant_id=M)
+OWED = AccountSpec(code="test:owed", purpose="test_owed", type=AccountType.LIABILITY, merchant_id=M)
+USD_CASH = AccountSpec(code="test:usd_cash", purpose="test_cash", type=AccountType.ASSET, merchant_id=M,
+                       currency="USD")
+OTHERS_CASH = AccountSpec(code="test:others_cash", purpose="test_cash", type=AccountType.ASSET, merchant_id=OTHER)
+TEST_ACCOUNTS = (CASH, BANK, OWED, USD_CASH, OTHERS_CASH)
 TODAY = dt.date(2025, 3, 14)
 
 
 def entry(key: str, *legs: tuple[AccountSpec, object], currency: str = "CNY") -> NewEntry:
     return NewEntry(kind="test", idempotency_key=key, business_ref=f"test:{key}", business_date=TODAY,
-                    legs=tuple(Leg(a, amt) for a, amt in legs), currency=currency)  # type: ignore[arg-type]
+                    legs=tuple(Leg(a, amt) for a, amt in legs), currency=currency,  # type: ignore[arg-type]
+                    merchant_id=M)
 
 
 def balances() -> dict[str, int]:
@@ -55,8 +62,8 @@ def raw_entry(entry_id: uuid.UUID, key: str, postings: Iterable[tuple[AccountSpe
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO ledger_entry (id, kind, merchant_id, business_ref, idempotency_key, business_date,"
-            " currency, memo, created_at) VALUES (%s, %s, NULL, %s, %s, %s, 'CNY', '', %s)",
-            [db_uuid(entry_id), "test.raw", f"raw:{key}", key, ops.adapt_datefield_value(TODAY),
+            " currency, memo, created_at) VALUES (%s, %s, %s, %s, %s, %s, 'CNY', '', %s)",
+            [db_uuid(entry_id), "test.raw", db_uuid(M), f"raw:{key}", key, ops.adapt_datefield_value(TODAY),
              ops.adapt_datetimefield_value(clock.now())],
         )
     raw_entry_postings(entry_id, postings)
@@ -67,8 +74,8 @@ def raw_entry_postings(entry_id: uuid.UUID, postings: Iterable[tuple[AccountSpec
         for account, amount in postings:
             cur.execute(
                 "INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-                " VALUES (%s, %s, %s, NULL, %s, 'CNY')",
-                [db_uuid(uuid.uuid4()), db_uuid(entry_id), db_uuid(account.id), amount],
+                " VALUES (%s, %s, %s, %s, %s, 'CNY')",
+                [db_uuid(uuid.uuid4()), db_uuid(entry_id), db_uuid(account.id), db_uuid(M), amount],
             )
 
 
@@ -100,8 +107,9 @@ def accounts(db: None) -> None:
         ([(CASH, 1), (OWED, -1.0)], "CNY", "amount -1.0"),
         ([(CASH, True), (OWED, -1)], "CNY", "amount True"),  # bool is an int subclass, still refused
         ([(USD_CASH, 100), (OWED, -100)], "CNY", "currency mismatch"),
+        ([(OTHERS_CASH, 100), (OWED, -100)], "CNY", "is not the entry's merchant's"),
     ],
-    ids=["unbalanced", "single-leg", "zero-leg", "float", "float-one-leg", "bool", "currency"],
+    ids=["unbalanced", "single-leg", "zero-leg", "float", "float-one-leg", "bool", "currency", "other-merchant"],
 )
 def test_post_entry_refuses_invalid_entries_and_writes_nothing(accounts, legs, currency, why):
     before_counts, before_balances = counts(), balances()
@@ -196,37 +204,37 @@ def test_an_api_sale_replayed_with_the_same_key_is_booked_once(merchant_kit):
     assert purpose_balance("channel_receivable") == 10000
 
 
-# --- hot-account shards ------------------------------------------------------------------
+# --- the platform's side, per merchant ------------------------------------------------------
 
 
-def shard_balances(purpose: str) -> dict[str, int]:
-    return dict(Account.objects.filter(purpose=purpose).values_list("code", "balance"))
+def purpose_accounts(purpose: str) -> dict[str, tuple[uuid.UUID, int]]:
+    return {code: (mid, bal) for code, mid, bal in
+            Account.objects.filter(purpose=purpose).values_list("code", "merchant_id", "balance")}
 
 
-def test_online_sales_spread_over_shards_and_purpose_balance_sums_them(merchant_kit):
-    amounts = [10000 + 100 * i for i in range(40)]  # all approved, 0.5% debit fee
-    for amount in amounts:
-        assert merchant_kit.sale(amount).json()["status"] == "approved"
+def test_every_leg_of_a_sale_is_on_the_merchants_own_rows_and_platform_totals_sum_them(make_merchant):
+    """Decision 0015: no account is shared by two merchants, so no sale waits for another's
+    lock, and on a database distributed by merchant a sale is one shard's commit."""
+    a, b = make_merchant(), make_merchant()
+    amounts = [10000 + 100 * i for i in range(6)]  # all approved, 0.5% debit fee
+    for i, amount in enumerate(amounts):
+        assert (a if i % 2 else b).sale(amount).json()["status"] == "approved"
     fees = sum(Payment.objects.values_list("fee", flat=True))
-    assert fees == sum((a * 5000 + 500_000) // 1_000_000 for a in amounts)
+    assert fees == sum((x * 5000 + 500_000) // 1_000_000 for x in amounts)
 
-    receivable = shard_balances("channel_receivable")
-    income = shard_balances("fee_income")
-    # 40 sales over 16 shards: several shards are used, none holds everything.
-    assert len(receivable) > 1 and len(income) > 1
-    assert all(code.startswith("platform:channel_receivable:card:") for code in receivable)
-    assert max(receivable.values()) < sum(amounts)
-    assert purpose_balance("channel_receivable") == sum(receivable.values()) == sum(amounts)
-    assert purpose_balance("fee_income") == sum(income.values()) == -fees
-    assert merchant_payable_balance(merchant_kit.merchant.id) == sum(amounts) - fees
-    # A sale's receivable and fee legs use the same shard number.
+    receivable, income = purpose_accounts("channel_receivable"), purpose_accounts("fee_income")
+    assert set(receivable) == {f"merchant:{k.merchant.id}:platform:channel_receivable:card" for k in (a, b)}
+    assert set(income) == {f"merchant:{k.merchant.id}:platform:fee_income" for k in (a, b)}
+    assert all(code.startswith(f"merchant:{mid}:") for code, (mid, _) in {**receivable, **income}.items())
+    assert purpose_balance("channel_receivable") == sum(bal for _, bal in receivable.values()) == sum(amounts)
+    assert purpose_balance("fee_income") == sum(bal for _, bal in income.values()) == -fees
     for e in Entry.objects.filter(kind="payment.sale"):
-        shards = {code.rsplit(":", 1)[1] for code, _ in entry_postings(e.id) if code.startswith("platform:")}
-        assert len(shards) == 1
+        rows = Posting.objects.filter(entry_id=e.id).values_list("merchant_id", "account__merchant_id")
+        assert {m for pair in rows for m in pair} == {e.merchant_id}
     assert check_ledger().ok
 
 
-def test_bulk_import_spreads_over_shards_creates_them_on_first_use_and_balances(make_merchant):
+def test_bulk_import_creates_each_merchants_sub_accounts_on_first_use_and_balances(make_merchant):
     kit = make_merchant()
     now = clock.now()
     channels = [("card", "chip", "debit"), ("card", "swipe", "credit"), ("wechat", "qr", ""), ("alipay", "qr", "")]
@@ -242,13 +250,13 @@ def test_bulk_import_spreads_over_shards_creates_them_on_first_use_and_balances(
     fees = sum(Payment.objects.values_list("fee", flat=True))
     assert fees > 0
 
-    receivable = shard_balances("channel_receivable")
-    assert {code.split(":")[2] for code in receivable} == {"card", "wechat", "alipay"}
-    assert len(receivable) > 3 and len(shard_balances("fee_income")) > 1
+    receivable = purpose_accounts("channel_receivable")
+    assert {code.rsplit(":", 1)[1] for code in receivable} == {"card", "wechat", "alipay"}
+    assert {mid for mid, _ in receivable.values()} == {kit.merchant.id}
     assert purpose_balance("channel_receivable") == total
     assert purpose_balance("fee_income") == -fees
     assert merchant_payable_balance(kit.merchant.id) == total - fees
-    # Each shard's stored balance equals the sum of its postings.
+    # Each account's stored balance equals the sum of its postings.
     sums = dict(Posting.objects.values("account__code").annotate(s=Sum("amount")).values_list("account__code", "s"))
     assert sums == {code: bal for code, bal in balances().items() if bal}
     assert check_ledger().ok
@@ -259,15 +267,16 @@ def test_bulk_import_spreads_over_shards_creates_them_on_first_use_and_balances(
     assert merchant_payable_balance(kit.merchant.id) == total - fees
 
 
-def test_shard_accounts_have_stable_ids_and_codes():
-    assert channel_receivable("card", 3).code == "platform:channel_receivable:card:03"
-    assert fee_income(12).code == "platform:fee_income:12"
-    assert channel_receivable("card", 3).id == channel_receivable("card", 3).id != channel_receivable("card", 4).id
-    m = uuid.uuid4()
-    assert merchant_payable(m).id == merchant_payable(m).id
+def test_named_accounts_have_stable_ids_and_codes():
+    m = uuid.UUID("0190c0de-0000-7000-8000-0000000000aa")
+    assert channel_receivable(m, "card").code == f"merchant:{m}:platform:channel_receivable:card"
+    assert fee_income(m).code == f"merchant:{m}:platform:fee_income"
+    assert (settlement_bank(m).purpose, settlement_bank(m).type) == ("settlement_bank", "asset")
+    assert channel_receivable(m, "card").id == channel_receivable(m, "card").id != channel_receivable(m, "wechat").id
+    assert merchant_payable(m).id == merchant_payable(m).id != merchant_payable(M).id
     # The id is uuid5 of the code in the documented namespace (docs/ledger.md), whoever computes it.
     namespace = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")
-    for spec in (merchant_payable(m), fee_income(12), channel_receivable("card", 3)):
+    for spec in (merchant_payable(m), fee_income(m), channel_receivable(m, "card")):
         assert spec.id == uuid.uuid5(namespace, spec.code)
         assert spec.id.version == 5 and str(spec.id) == str(uuid.uuid5(namespace, spec.code))
 
@@ -275,7 +284,7 @@ def test_shard_accounts_have_stable_ids_and_codes():
 @pytest.mark.django_db(transaction=True)  # foreign keys are checked at COMMIT
 def test_a_new_account_used_in_and_out_within_one_batch_is_created():
     ensure_accounts([CASH, BANK])
-    clearing = AccountSpec(code="test:clearing", purpose="test_clearing", type=AccountType.ASSET)
+    clearing = AccountSpec(code="test:clearing", purpose="test_clearing", type=AccountType.ASSET, merchant_id=M)
     with transaction.atomic():
         post_entries([entry("in", (CASH, -100), (clearing, 100)), entry("out", (clearing, -100), (BANK, 100))])
     assert counts() == (2, 4)
@@ -307,26 +316,30 @@ def test_postgres_refuses_to_commit_an_unbalanced_entry_written_with_raw_sql():
     # Adding a posting to an entry committed before is refused at once, even a pair that
     # keeps the sum at zero: an entry's postings are final once its transaction commits.
     add = ("INSERT INTO ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-           " VALUES (%s, %s, %s, NULL, %s, 'CNY')")
+           " VALUES (%s, %s, %s, %s, %s, 'CNY')")
     with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
             connection.cursor() as cur:
-        cur.execute(add, [uuid.uuid4(), good, CASH.id, 1])
+        cur.execute(add, [uuid.uuid4(), good, CASH.id, M, 1])
     with pytest.raises(IntegrityError, match="earlier transaction"), transaction.atomic(), \
             connection.cursor() as cur:
-        cur.executemany(add, [(uuid.uuid4(), good, CASH.id, 1), (uuid.uuid4(), good, OWED.id, -1)])
+        cur.executemany(add, [(uuid.uuid4(), good, CASH.id, M, 1), (uuid.uuid4(), good, OWED.id, M, -1)])
     assert counts() == (1, 3)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_posting_needs_an_existing_entry_and_account_on_every_database():
-    """PostgreSQL checks both once per INSERT statement (a trigger, ledger 0007); SQLite keeps
-    its deferred foreign keys. Either way nothing dangling is committed."""
+    """PostgreSQL checks both per posting, within the posting's merchant (a row trigger,
+    ledger 0012); SQLite keeps its deferred foreign keys. Either way nothing dangling is
+    committed."""
     ensure_accounts(TEST_ACCOUNTS)
-    nowhere = AccountSpec(code="test:nowhere", purpose="test_nowhere", type=AccountType.ASSET)
+    nowhere = AccountSpec(code="test:nowhere", purpose="test_nowhere", type=AccountType.ASSET, merchant_id=M)
     with pytest.raises(IntegrityError), transaction.atomic():
         raw_entry_postings(uuid.uuid4(), [(CASH, 100), (OWED, -100)])  # no such entry
     with pytest.raises(IntegrityError), transaction.atomic():
         raw_entry(uuid.uuid4(), "raw-nowhere", [(CASH, 100), (nowhere, -100)])  # no such account
+    if connection.vendor == "postgresql":  # an account that exists, but another merchant's
+        with pytest.raises(IntegrityError, match="does not exist for merchant"), transaction.atomic():
+            raw_entry(uuid.uuid4(), "raw-others", [(CASH, 100), (OTHERS_CASH, -100)])
     assert counts() == (0, 0)
     assert check_ledger().ok
 
@@ -470,11 +483,10 @@ def test_resolving_yesterdays_unknown_sale_does_not_reverse_todays_sale_with_the
 def test_both_postgres_forms_of_the_writer_store_exactly_what_was_posted(accounts, count):
     """A call of up to 8 entries travels as JSON, a larger one as binary arrays: the rows
     must come back the same either way, text with quotes, backslashes and CJK included."""
-    merchant = uuid.uuid4()
     when = dt.date(2026, 2, 17)
     entries = [
         NewEntry(kind="test.forms", idempotency_key=f"forms-{count}-{i}", business_ref=f'ref "{i}" \\ 春节',
-                 business_date=when, memo="备注 'quoted' \\n {json: [1]}", merchant_id=merchant if i % 2 else None,
+                 business_date=when, memo="备注 'quoted' \\n {json: [1]}", merchant_id=M,
                  legs=(Leg(CASH, 1000 + i), Leg(OWED, -(1000 + i))))
         for i in range(count)
     ]

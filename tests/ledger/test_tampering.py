@@ -123,9 +123,10 @@ def test_an_orphan_posting_with_its_balance_adjusted_is_found(make_merchant):
     result = check_ledger()
     assert (result.unbalanced_count, result.wrong_count) == (0, 0)  # what passed before
     assert not result.ok
-    assert failing(result) == {"ledger.orphan_postings": [f"posting:{orphan}"], "ledger.global_sum": ["currency:CNY"]}
+    assert failing(result) == {"ledger.orphan_postings": [f"posting:{orphan}"], "ledger.global_sum": ["currency:CNY"],
+                               "ledger.merchant_sum": [f"merchant:{kit.merchant.id}"]}
     out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match=r"2 of \d+ consistency checks failing"):
+    with pytest.raises(CommandError, match=r"3 of \d+ consistency checks failing"):
         call_command("ledger", "check", stdout=out, stderr=err)
     assert f"ledger.orphan_postings: posting:{orphan}: entry " in err.getvalue()
 

@@ -95,7 +95,8 @@ def _refund_deposit(merchant, device: str, amount: int) -> dt.date:
         post_entry(NewEntry(kind="test.deposit_refund", idempotency_key=f"deposit:{n}",
                             business_ref=f"deposit:{n}", business_date=core_clock.business_date(now),
                             merchant_id=merchant.id,
-                            legs=(Leg(adjustments_account(), amount), Leg(merchant_payable(merchant.id), -amount))))
+                            legs=(Leg(adjustments_account(merchant.id), amount),
+                                  Leg(merchant_payable(merchant.id), -amount))))
     return day
 
 

@@ -30,6 +30,29 @@ def postgres_sql(forward: str, backward: str) -> migrations.RunPython:
     return per_database({"postgresql": forward}, {"postgresql": backward})
 
 
+def sqlite_triggers_kept(tables: list[str], *operations: Any) -> list[Any]:
+    """`operations`, with the SQLite triggers on `tables` put back after them.
+
+    Django alters a SQLite column (NOT NULL, a unique key dropped) by rebuilding the table,
+    which drops its triggers silently: the ledger's immutability and 64-bit guards would be
+    gone. Their SQL is read before the operations and run again after (each way round)."""
+    saved: list[str] = []
+    names = ", ".join(f"'{t}'" for t in tables)
+
+    def save(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "sqlite":
+            with schema_editor.connection.cursor() as cur:
+                cur.execute(f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})")  # noqa: S608
+                saved[:] = [sql for (sql,) in cur.fetchall()]
+
+    def restore(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "sqlite":
+            for sql in saved:
+                schema_editor.execute(sql.replace("CREATE TRIGGER ", "CREATE TRIGGER IF NOT EXISTS ", 1), params=None)
+
+    return [migrations.RunPython(save, restore), *operations, migrations.RunPython(restore, save)]
+
+
 # The catalog queries MerchantKeys reads (PostgreSQL): the foreign keys pointing at a table,
 # with their columns on both sides in key order.
 _INCOMING = """

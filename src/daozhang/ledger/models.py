@@ -22,15 +22,16 @@ class AccountType(models.TextChoices):
 
 
 class Account(models.Model):
-    """One ledger account. Hot platform accounts exist as several shards (sub-accounts)."""
+    """One ledger account, always one merchant's: the platform's side of a merchant's money
+    is in that merchant's sub-accounts (ledger.accounts), a platform total is a sum by
+    purpose. On PostgreSQL the key is (merchant_id, id) (ledger 0012; docs/operations.md)."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    code = models.CharField(max_length=120, unique=True)
+    code = models.CharField(max_length=120)
     purpose = models.CharField(max_length=40)
     type = models.CharField(max_length=12, choices=AccountType.choices)
-    merchant_id = models.UUIDField(null=True, blank=True)
+    merchant_id = models.UUIDField()
     currency = models.CharField(max_length=3, default="CNY")
-    shard = models.PositiveSmallIntegerField(default=0)
     # Sum of this account's postings, kept in the same transaction as each posting;
     # `daozhang ledger check` recomputes it from the postings.
     balance = models.BigIntegerField(default=0)
@@ -39,7 +40,10 @@ class Account(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["merchant_id", "purpose"], name="ledger_acct_merchant_purpose"),
-            models.Index(fields=["purpose", "shard"], name="ledger_acct_purpose_shard"),
+            models.Index(fields=["purpose"], name="ledger_acct_purpose"),  # platform totals
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant_id", "code"], name="ledger_account_merchant_code"),
         ]
 
     def __str__(self) -> str:
@@ -51,9 +55,10 @@ class Entry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     kind = models.CharField(max_length=40)
-    merchant_id = models.UUIDField(null=True, blank=True)
+    merchant_id = models.UUIDField()
     business_ref = models.CharField(max_length=80)
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    # Unique within the merchant's entries: the keys embed the business row's id anyway.
+    idempotency_key = models.CharField(max_length=120)
     business_date = models.DateField()
     currency = models.CharField(max_length=3, default="CNY")
     memo = models.CharField(max_length=200, blank=True, default="")
@@ -65,6 +70,9 @@ class Entry(models.Model):
             models.Index(fields=["merchant_id", "business_date"], name="ledger_entry_merchant_date"),
             models.Index(fields=["business_ref"], name="ledger_entry_ref"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant_id", "idempotency_key"], name="ledger_entry_merchant_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.business_ref}"
@@ -72,13 +80,13 @@ class Entry(models.Model):
 
 class Posting(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    # No foreign-key constraints on PostgreSQL: a statement-level trigger checks that the
-    # entry (of this transaction) and the account exist, once per INSERT (ledger 0007).
+    # No foreign-key constraints on PostgreSQL: a row trigger checks that the entry (of this
+    # transaction) and the account exist, and are the posting's merchant's (ledger 0012).
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
     # Indexed by ledger_posting_account (account, entry), which leads with it: no second index.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False,
                                 db_constraint=False)
-    merchant_id = models.UUIDField(null=True, blank=True)
+    merchant_id = models.UUIDField()  # the entry's, and the account's
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="CNY")
 

@@ -24,7 +24,7 @@ def merchant_payable_balance(merchant_id: uuid.UUID) -> int:
 
 
 def purpose_balance(purpose: str) -> int:
-    """The logical balance of a sharded platform account (sum over its shards)."""
+    """A platform total: the sum of every merchant's account of `purpose` (ledger.accounts)."""
     return int(Account.objects.filter(purpose=purpose).aggregate(t=Sum("balance"))["t"] or 0)
 
 
@@ -128,21 +128,21 @@ _SQLITE_SUMS = (f"SUM(p.amount / {_SPLIT}) + SUM(p.amount % {_SPLIT}) / {_SPLIT}
 _CHECK_SQL = {
     "sql": (
         "SELECT e.id, COALESCE(SUM(p.amount), 0), 0, COUNT(p.id) FROM ledger_entry e"
-        " LEFT JOIN ledger_posting p ON p.entry_id = e.id"
-        " GROUP BY e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2",
+        " LEFT JOIN ledger_posting p ON p.merchant_id = e.merchant_id AND p.entry_id = e.id"
+        " GROUP BY e.merchant_id, e.id HAVING COALESCE(SUM(p.amount), 0) <> 0 OR COUNT(p.id) < 2",
         "SELECT a.code, a.balance, COALESCE(s.total, 0), 0 FROM ledger_account a"
-        " LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_posting"
-        " GROUP BY account_id) s ON s.account_id = a.id"
+        " LEFT JOIN (SELECT merchant_id, account_id, SUM(amount) AS total FROM ledger_posting"
+        " GROUP BY merchant_id, account_id) s ON s.merchant_id = a.merchant_id AND s.account_id = a.id"
         " WHERE a.balance <> COALESCE(s.total, 0)",
     ),
     "sqlite": (
         "SELECT e.id, COALESCE(s.hi, 0), COALESCE(s.lo, 0), COALESCE(s.n, 0) FROM ledger_entry e"  # noqa: S608
-        f" LEFT JOIN (SELECT p.entry_id, {_SQLITE_SUMS}, COUNT(*) AS n FROM ledger_posting p"
-        " GROUP BY p.entry_id) s ON s.entry_id = e.id"
+        f" LEFT JOIN (SELECT p.merchant_id, p.entry_id, {_SQLITE_SUMS}, COUNT(*) AS n FROM ledger_posting p"
+        " GROUP BY p.merchant_id, p.entry_id) s ON s.merchant_id = e.merchant_id AND s.entry_id = e.id"
         " WHERE COALESCE(s.hi, 0) <> 0 OR COALESCE(s.lo, 0) <> 0 OR COALESCE(s.n, 0) < 2",
         "SELECT a.code, a.balance, COALESCE(s.hi, 0), COALESCE(s.lo, 0) FROM ledger_account a"  # noqa: S608
-        f" LEFT JOIN (SELECT p.account_id, {_SQLITE_SUMS} FROM ledger_posting p"
-        " GROUP BY p.account_id) s ON s.account_id = a.id"
+        f" LEFT JOIN (SELECT p.merchant_id, p.account_id, {_SQLITE_SUMS} FROM ledger_posting p"
+        " GROUP BY p.merchant_id, p.account_id) s ON s.merchant_id = a.merchant_id AND s.account_id = a.id"
         " WHERE typeof(a.balance) <> 'integer'"
         f" OR (a.balance / {_SPLIT} - COALESCE(s.hi, 0)) * {_SPLIT} <> COALESCE(s.lo, 0) - a.balance % {_SPLIT}",
     ),

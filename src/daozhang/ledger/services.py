@@ -9,10 +9,10 @@ What one call costs the database (docs/performance.md has the measurements):
 
 * PostgreSQL: ONE statement, whatever the number of entries. The entry rows and the
   posting rows are inserted by data-modifying CTEs and the balances are added by the
-  same statement's `INSERT … ON CONFLICT (id) DO UPDATE` on the accounts, in account-id
-  order (so two writers lock shared accounts in the same order and cannot deadlock; an
-  account not created yet, such as a hot-account shard on first use, is created by the
-  same statement). A batch sends every column as one array (`unnest`, bound server-side
+  same statement's `INSERT … ON CONFLICT (merchant_id, id) DO UPDATE` on the accounts, in account-id
+  order (so two writers of one merchant's entries lock its accounts in the same order and
+  cannot deadlock; an account not created yet, on its first use, is created by the same
+  statement). A batch sends every column as one array (`unnest`, bound server-side
   in the binary format): 24 parameters for 1,000 entries, not 30,000. A call of a few
   entries (an online request's) sends its entry, posting and account rows as three JSON
   parameters instead (cheaper to build than 24 short arrays) in a prepared statement,
@@ -48,8 +48,8 @@ from daozhang.core import clock
 from daozhang.core.db import execute_server_bound, fresh_temp_table, run
 from daozhang.core.errors import DomainError
 from daozhang.core.ids import new_id
-from daozhang.ledger.accounts import AccountSpec
-from daozhang.ledger.models import Account
+from daozhang.ledger.accounts import PLATFORM_TENANT, AccountSpec, platform_side
+from daozhang.ledger.models import Account, Posting
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,8 @@ class NewEntry:
     business_ref: str
     business_date: dt.date
     legs: tuple[Leg, ...]
-    merchant_id: uuid.UUID | None = None
+    # Every leg is on this merchant's accounts (ledger.accounts): one merchant's rows only.
+    merchant_id: uuid.UUID
     memo: str = ""
     currency: str = "CNY"
     id: uuid.UUID = field(default_factory=new_id)
@@ -86,6 +87,9 @@ def validate(entry: NewEntry) -> None:
             raise UnbalancedEntry(f"{entry.idempotency_key}: posting amount {leg.amount!r}")
         if leg.account.currency != entry.currency:
             raise UnbalancedEntry(f"{entry.idempotency_key}: currency mismatch")
+        if leg.account.merchant_id != entry.merchant_id:
+            raise UnbalancedEntry(f"{entry.idempotency_key}: account {leg.account.code} is not the entry's"
+                                  f" merchant's ({entry.merchant_id})")
         total += leg.amount
     if total != 0:
         raise UnbalancedEntry(f"{entry.idempotency_key}: postings sum to {total}")
@@ -103,7 +107,7 @@ def post_entries(entries: Sequence[NewEntry], *, keys_are_new: bool = False) -> 
         raise RuntimeError("post_entries must run inside the business transaction")
     for entry in entries:
         validate(entry)
-    existing = {} if keys_are_new else _existing_keys([e.idempotency_key for e in entries])
+    existing = {} if keys_are_new else _existing_keys(entries)
     fresh: list[NewEntry] = []
     seen: dict[str, uuid.UUID] = {}
     for entry in entries:
@@ -151,8 +155,7 @@ def insert_with_entries(row_sql: str, row_params: Sequence[Any], entries: Sequen
 LEG_COLUMNS = (("entry_id", "uuid"), ("kind", "text"), ("merchant_id", "uuid"), ("business_ref", "text"),
                ("idempotency_key", "text"), ("business_date", "date"), ("currency", "text"),
                ("account_id", "uuid"), ("account_code", "text"), ("account_purpose", "text"),
-               ("account_type", "text"), ("account_merchant_id", "uuid"), ("account_shard", "smallint"),
-               ("amount", "bigint"))
+               ("account_type", "text"), ("amount", "bigint"))
 _LEGS = "ledger_new_legs"
 _LEG_NAMES = ", ".join(name for name, _ in LEG_COLUMNS)
 
@@ -166,7 +169,8 @@ def post_entries_from(legs_sql: str, params: dict[str, Any]) -> int:
     checked on SQLite here, before anything is written; on PostgreSQL by its trigger at
     COMMIT (the legs there never leave the one statement that writes them). The balances
     are added to the accounts in id order, creating an account on first use, so
-    `legs_sql` gives each account's code, purpose, type and shard. The idempotency keys
+    `legs_sql` gives each account's code, purpose and type; every account is the entry's
+    merchant's (the posting's `merchant_id` is the account's). The idempotency keys
     must be new: a used one fails on its unique constraint.
     Runs inside the caller's transaction. SQLite, which has no data-modifying CTEs, reads
     the legs once into a temporary table for its three inserts.
@@ -204,23 +208,31 @@ def _postings_from(legs: str) -> str:
 
 
 def _accounts_from(legs: str) -> str:
-    # Id order: two writers lock shared accounts (fee-income shards) in the same order.
+    # Id order, as every writer: two writers of one merchant lock its accounts in the same order.
     return (f"INSERT INTO {_ACCOUNT} SELECT account_id, account_code, account_purpose, account_type,"  # noqa: S608
-            f" account_merchant_id, currency, account_shard, SUM(amount), %(ledger_created)s FROM {legs} WHERE true"
-            f" GROUP BY account_id, account_code, account_purpose, account_type, account_merchant_id, currency,"
-            f" account_shard ORDER BY account_id{_UPSERT}")
+            f" merchant_id, currency, SUM(amount), %(ledger_created)s FROM {legs} WHERE true"
+            f" GROUP BY account_id, account_code, account_purpose, account_type, merchant_id, currency"
+            f" ORDER BY account_id{_upsert(connection.vendor)}")
 
 
-def reversal_legs(entry_id: uuid.UUID) -> tuple[Leg, ...]:
-    """The legs that undo an earlier entry: the same accounts, opposite amounts."""
-    rows = (
-        Account.objects.filter(postings__entry_id=entry_id)
-        .values_list("code", "purpose", "type", "merchant_id", "shard", "currency", "postings__amount")
-    )
-    return tuple(
-        Leg(AccountSpec(code, purpose, type_, merchant_id, shard, currency), -amount)
-        for code, purpose, type_, merchant_id, shard, currency, amount in rows
-    )
+def reversal_legs(merchant_id: uuid.UUID, entry_id: uuid.UUID) -> tuple[Leg, ...]:
+    """The legs that undo an earlier entry of the merchant: the same accounts, opposite
+    amounts. A leg the entry posted to a shared platform account of the old chart (before
+    ledger 0011, which moved each merchant's share of those into its own sub-accounts) is
+    undone on the merchant's sub-account of that purpose."""
+    rows = Posting.objects.filter(merchant_id=merchant_id, entry_id=entry_id).values_list("account_id", "amount")
+    accounts = {a.id: a for a in Account.objects.filter(merchant_id__in=[merchant_id, PLATFORM_TENANT],
+                                                         id__in=[aid for aid, _ in rows])}
+    legs = []
+    for account_id, amount in rows:
+        a = accounts[account_id]
+        if a.merchant_id == merchant_id:
+            spec = AccountSpec(a.code, a.purpose, a.type, merchant_id, a.currency)
+        else:  # "platform:<purpose>[:<channel>]:<shard>"
+            channel = a.code.split(":")[2] if a.purpose == "channel_receivable" else ""
+            spec = platform_side(merchant_id, a.purpose, channel)
+        legs.append(Leg(spec, -amount))
+    return tuple(legs)
 
 
 def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
@@ -228,26 +240,32 @@ def ensure_accounts(specs: Iterable[AccountSpec]) -> None:
     Account.objects.bulk_create(
         [
             Account(id=s.id, code=s.code, purpose=s.purpose, type=s.type,
-                    merchant_id=s.merchant_id, shard=s.shard, currency=s.currency)
+                    merchant_id=s.merchant_id, currency=s.currency)
             for s in specs
         ],
         ignore_conflicts=True,
     )
 
 
-def _existing_keys(keys: list[str]) -> dict[str, uuid.UUID]:
+def _existing_keys(entries: Sequence[NewEntry]) -> dict[str, uuid.UUID]:
+    """The entries already written under these keys, looked up merchant by merchant (a key is
+    unique within its merchant's entries: one shard's index on a distributed database)."""
+    by_merchant: dict[uuid.UUID, list[str]] = {}
+    for e in entries:
+        by_merchant.setdefault(e.merchant_id, []).append(e.idempotency_key)
     found: dict[str, uuid.UUID] = {}
     chunk = 900
     with connection.cursor() as cur:
-        for i in range(0, len(keys), chunk):
-            part = keys[i : i + chunk]
-            marks = ",".join(["%s"] * len(part))
-            cur.execute(
-                f"SELECT idempotency_key, id FROM ledger_entry WHERE idempotency_key IN ({marks})",  # noqa: S608 - placeholders only
-                part,
-            )
-            for key, eid in cur.fetchall():
-                found[key] = eid if isinstance(eid, uuid.UUID) else uuid.UUID(eid)
+        for merchant_id, keys in by_merchant.items():
+            mid = merchant_id.hex if connection.vendor == "sqlite" else merchant_id
+            for i in range(0, len(keys), chunk):
+                part = keys[i : i + chunk]
+                marks = ",".join(["%s"] * len(part))
+                cur.execute(
+                    "SELECT idempotency_key, id FROM ledger_entry"  # noqa: S608 - placeholders only
+                    f" WHERE merchant_id = %s AND idempotency_key IN ({marks})", [mid, *part])
+                for key, eid in cur.fetchall():
+                    found[key] = eid if isinstance(eid, uuid.UUID) else uuid.UUID(eid)
     return found
 
 
@@ -256,12 +274,17 @@ def _existing_keys(keys: list[str]) -> dict[str, uuid.UUID]:
 _ENTRY = ("ledger_entry (id, kind, merchant_id, business_ref, idempotency_key, business_date, currency, memo,"
           " created_at)")
 _POSTING = "ledger_posting (id, entry_id, account_id, merchant_id, amount, currency)"
-_ACCOUNT = "ledger_account (id, code, purpose, type, merchant_id, currency, shard, balance, created_at)"
-# Add the delta to an existing account (locking it), or create the account with it.
-_UPSERT = " ON CONFLICT (id) DO UPDATE SET balance = ledger_account.balance + EXCLUDED.balance"
+_ACCOUNT = "ledger_account (id, code, purpose, type, merchant_id, currency, balance, created_at)"
+
+
+def _upsert(vendor: str = "postgresql") -> str:
+    """Add the delta to an existing account (locking it), or create the account with it.
+    PostgreSQL's key is (merchant_id, id) (ledger 0012), SQLite's the id alone."""
+    target = "id" if vendor == "sqlite" else "merchant_id, id"
+    return f" ON CONFLICT ({target}) DO UPDATE SET balance = ledger_account.balance + EXCLUDED.balance"
 _ENTRY_TYPES = ("uuid", "text", "uuid", "text", "text", "date", "text", "text", "timestamptz")
 _POSTING_TYPES = ("uuid", "uuid", "uuid", "uuid", "bigint", "text")
-_ACCOUNT_TYPES = ("uuid", "text", "text", "text", "uuid", "text", "smallint", "bigint", "timestamptz")
+_ACCOUNT_TYPES = ("uuid", "text", "text", "text", "uuid", "text", "bigint", "timestamptz")
 # Up to this many entries, PostgreSQL gets the JSON form of the statement, prepared (parsed
 # and planned once per connection).
 _PREPARE_MAX_ENTRIES = 8
@@ -271,13 +294,13 @@ def _marks(n: int) -> str:
     return "(" + ",".join(["%s"] * n) + ")"
 
 
-_ENTRY_MARKS, _POSTING_MARKS, _ACCOUNT_MARKS = _marks(9), _marks(6), _marks(9)
+_ENTRY_MARKS, _POSTING_MARKS, _ACCOUNT_MARKS = _marks(9), _marks(6), _marks(8)
 # Every statement below is built from the constants above and placeholders only. SQLite
 # (and any backend other than PostgreSQL) writes with executemany:
 _EXECUTEMANY_SQL = (
     f"INSERT INTO {_ENTRY} VALUES {_ENTRY_MARKS}",  # noqa: S608
     f"INSERT INTO {_POSTING} VALUES {_POSTING_MARKS}",  # noqa: S608
-    f"INSERT INTO {_ACCOUNT} VALUES {_ACCOUNT_MARKS}{_UPSERT}",  # noqa: S608
+    f"INSERT INTO {_ACCOUNT} VALUES {_ACCOUNT_MARKS}{_upsert('sqlite')}",  # noqa: S608
 )
 
 
@@ -289,7 +312,7 @@ def _unnest(types: tuple[str, ...]) -> str:
 _PG_UNNEST_SQL = (
     f"WITH e AS (INSERT INTO {_ENTRY} SELECT * FROM {_unnest(_ENTRY_TYPES)}),"  # noqa: S608
     f" p AS (INSERT INTO {_POSTING} SELECT * FROM {_unnest(_POSTING_TYPES)})"
-    f" INSERT INTO {_ACCOUNT} SELECT * FROM {_unnest(_ACCOUNT_TYPES)} AS a(id) ORDER BY a.id{_UPSERT}"
+    f" INSERT INTO {_ACCOUNT} SELECT * FROM {_unnest(_ACCOUNT_TYPES)} AS a(id) ORDER BY a.id{_upsert()}"
 )
 
 
@@ -305,7 +328,7 @@ def _json_rows(types: tuple[str, ...]) -> str:
 _PG_JSON_SQL = (
     f"WITH e AS (INSERT INTO {_ENTRY} {_json_rows(_ENTRY_TYPES)}),"
     f" p AS (INSERT INTO {_POSTING} {_json_rows(_POSTING_TYPES)})"
-    f" INSERT INTO {_ACCOUNT} {_json_rows(_ACCOUNT_TYPES)} ORDER BY 1{_UPSERT}"
+    f" INSERT INTO {_ACCOUNT} {_json_rows(_ACCOUNT_TYPES)} ORDER BY 1{_upsert()}"
 )
 
 # Named accounts have deterministic ids (uuid5 of the code): computed once per code, with
@@ -344,7 +367,7 @@ def _write(entries: Sequence[NewEntry], rows: Sequence[tuple[str, Sequence[Any]]
         if day is None:
             day = days[e.business_date] = ops.adapt_datefield_value(e.business_date)
         if sqlite:
-            eid, mid = eid.hex, (mid.hex if mid else None)
+            eid, mid = eid.hex, mid.hex
         currency = e.currency
         entry_rows.append((eid, e.kind, mid, e.business_ref, e.idempotency_key, day, currency, e.memo, created))
         for leg in e.legs:
@@ -367,10 +390,9 @@ def _write(entries: Sequence[NewEntry], rows: Sequence[tuple[str, Sequence[Any]]
         aid, s = accounts[key]
         mid = s.merchant_id
         if sqlite:
-            account_rows.append((key, s.code, s.purpose, s.type, mid.hex if mid else None, s.currency, s.shard,
-                                 deltas[key], created))
+            account_rows.append((key, s.code, s.purpose, s.type, mid.hex, s.currency, deltas[key], created))
         else:
-            account_rows.append((aid, s.code, s.purpose, s.type, mid, s.currency, s.shard, deltas[key], created))
+            account_rows.append((aid, s.code, s.purpose, s.type, mid, s.currency, deltas[key], created))
     if vendor != "postgresql":
         entry_sql, posting_sql, account_sql = _EXECUTEMANY_SQL
         with connection.cursor() as cur:
@@ -388,7 +410,7 @@ def _write(entries: Sequence[NewEntry], rows: Sequence[tuple[str, Sequence[Any]]
                                  for rows in (entry_rows, posting_rows, account_rows)]
         else:
             sql, params = _PG_UNNEST_SQL, [
-                list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 9))
+                list(col) for rows, n in ((entry_rows, 9), (posting_rows, 6), (account_rows, 8))
                 for col in (zip(*rows, strict=True) if rows else [()] * n)
             ]
         if rows:

@@ -24,14 +24,15 @@ CHECKS = (
                   prefix="payment", detail=_DETAIL + " || ': no void entry'"),
     missing_entry("payments.reversal_entry_missing", "reversed payments whose sale was booked, with no reversal entry",
                   table="payments_payment",
-                  where=f"t.status = 'reversed' AND EXISTS (SELECT 1 FROM ledger_entry s WHERE s.idempotency_key = {_SALE_KEY})",  # noqa: E501, S608
+                  where=f"t.status = 'reversed' AND EXISTS (SELECT 1 FROM ledger_entry s WHERE s.merchant_id = t.merchant_id AND s.idempotency_key = {_SALE_KEY})",  # noqa: E501, S608
                   key="'payment:' || daozhang_uuid_text(t.id) || ':reversal'",
                   prefix="payment", detail=_DETAIL + " || ': no reversal entry'"),
     ConsistencyCheck(
         "payments.sale_entry_unexpected", "declined, failed or unknown payments with a sale entry",
         f"SELECT {uuid_ref('payment', 't.id')}, {_DETAIL} || ': booked as a sale'"  # noqa: S608 - constants
         " FROM payments_payment t WHERE t.status IN ('declined', 'failed', 'unknown')"
-        f" AND EXISTS (SELECT 1 FROM ledger_entry e WHERE e.idempotency_key = {_SALE_KEY})"),
+        " AND EXISTS (SELECT 1 FROM ledger_entry e"
+        f" WHERE e.merchant_id = t.merchant_id AND e.idempotency_key = {_SALE_KEY})"),
     amount_differs("payments.sale_entry_amount", "sale entries that do not credit the merchant the amount less the fee",
                    kind="payment.sale", purpose="merchant_payable", table="payments_payment", prefix="payment",
                    expected="t.fee - t.amount"),

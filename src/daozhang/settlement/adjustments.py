@@ -82,7 +82,8 @@ def _book(merchant: Merchant, *, amount: int, reason: str, actor: str, approved_
         post_entry(NewEntry(kind="settlement.adjustment", idempotency_key=key,
                             business_ref=f"adjustment:{adj.id}", business_date=clock.business_date(now),
                             merchant_id=merchant.id,
-                            legs=(Leg(adjustments_account(), amount), Leg(merchant_payable(merchant.id), -amount))))
+                            legs=(Leg(adjustments_account(merchant.id), amount),
+                                  Leg(merchant_payable(merchant.id), -amount))))
         audit.record(actor=actor, action="settlement.adjust", obj_type="adjustment", obj_id=adj.id,
                      merchant_id=merchant.id,
                      after={"amount": amount, "reason": adj.reason,

@@ -10,7 +10,14 @@ was paid and `ledger check` said OK) is found, and so is a payout for more than 
 
 from __future__ import annotations
 
-from daozhang.ledger.checks import ConsistencyCheck, amount_differs, entry_without_row, missing_entry, ref_id
+from daozhang.ledger.checks import (
+    ENTRY_POSTINGS_ACCOUNTS,
+    ConsistencyCheck,
+    amount_differs,
+    entry_without_row,
+    missing_entry,
+    ref_id,
+)
 
 
 def _payout_step(step: str, statuses: str) -> ConsistencyCheck:
@@ -25,10 +32,12 @@ def _payout_vs_batch(vendor: str) -> str:
     return (
         "SELECT 'payout:' || daozhang_uuid_text(t.id), 'amount ' || t.amount || ', its batch''s entry owes '"  # noqa: S608
         " || s.owed FROM settlement_payout t JOIN"
-        " (SELECT e.business_ref, -SUM(CASE WHEN a.purpose = 'merchant_payout_due' THEN x.amount ELSE 0 END) AS owed"
-        " FROM ledger_entry e JOIN ledger_posting x ON x.entry_id = e.id JOIN ledger_account a ON a.id = x.account_id"
-        " WHERE e.kind = 'settlement.batch' GROUP BY e.id, e.business_ref) s"
-        f" ON t.batch_id = {ref_id(vendor, 's.business_ref', 'batch')} WHERE t.amount <> s.owed"
+        " (SELECT e.merchant_id, e.business_ref,"
+        " -SUM(CASE WHEN a.purpose = 'merchant_payout_due' THEN x.amount ELSE 0 END) AS owed"
+        f" FROM {ENTRY_POSTINGS_ACCOUNTS} WHERE e.kind = 'settlement.batch'"
+        " GROUP BY e.merchant_id, e.id, e.business_ref) s"
+        f" ON t.merchant_id = s.merchant_id AND t.batch_id = {ref_id(vendor, 's.business_ref', 'batch')}"
+        " WHERE t.amount <> s.owed"
     )
 
 
@@ -55,8 +64,8 @@ CHECKS = (
                       " ELSE 'adjustment-approval:' || daozhang_uuid_text(t.approval_id) END", prefix="adjustment",
                   detail="'amount ' || t.amount || ': no entry'"),
     amount_differs("settlement.adjustment_amount", "adjustments whose entry moves another amount",
-                   kind="settlement.adjustment", purpose="adjustments", table="settlement_adjustment",
-                   prefix="adjustment", expected="t.amount"),
+                   kind="settlement.adjustment", purpose="merchant_payable", table="settlement_adjustment",
+                   prefix="adjustment", expected="-t.amount"),
     entry_without_row("settlement.entry_without_batch", "batch entries whose batch does not exist",
                       kinds=("settlement.batch",), table="settlement_settlementbatch", prefix="batch"),
     entry_without_row("settlement.entry_without_payout", "payout entries whose payout does not exist",

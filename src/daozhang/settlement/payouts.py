@@ -44,7 +44,7 @@ from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.crypto import is_unreadable
 from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
-from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, pick_shard, settlement_bank
+from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, settlement_bank
 from daozhang.ledger.models import Account, Posting
 from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import Merchant, MerchantStatus, SettlementAccount
@@ -377,7 +377,7 @@ def _book_accepted(payouts: list[Payout]) -> dict[uuid.UUID, str]:
         entries = []
         for p in locked:
             entries.append(_entry(p, "accepted", (Leg(merchant_payout_due(p.merchant_id), p.amount),
-                                                  Leg(payouts_in_transit(pick_shard()), -p.amount))))
+                                                  Leg(payouts_in_transit(p.merchant_id), -p.amount))))
             states[p.id] = PayoutStatus.ACCEPTED
         post_entries(entries)
         Payout.objects.filter(id__in=list(states)).update(status=PayoutStatus.ACCEPTED, submitted_at=now,
@@ -450,17 +450,16 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
         entries, notes, paid, returned = [], [], [], []
         for p in locked:
             result = by_id[p.id]
-            shard = pick_shard()
             if result.state == TransferState.PAID:
-                entries.append(_entry(p, "paid", (Leg(payouts_in_transit(shard), p.amount),
-                                                  Leg(settlement_bank(shard), -p.amount))))
+                entries.append(_entry(p, "paid", (Leg(payouts_in_transit(p.merchant_id), p.amount),
+                                                  Leg(settlement_bank(p.merchant_id), -p.amount))))
                 p.status, p.bank_ref, p.finished_at = PayoutStatus.PAID, result.bank_ref, now
                 paid.append(p)
                 notes.append(NewEvent("payout_paid", p.merchant_id, {
                     "payout_id": str(p.id), "batch_id": str(p.batch_id), "amount": p.amount,
                     "bank_ref": result.bank_ref}))
             else:
-                entries.append(_entry(p, "returned", (Leg(payouts_in_transit(shard), p.amount),
+                entries.append(_entry(p, "returned", (Leg(payouts_in_transit(p.merchant_id), p.amount),
                                                       Leg(merchant_payout_due(p.merchant_id), -p.amount))))
                 p.status, p.return_code, p.return_reason, p.finished_at = (
                     PayoutStatus.RETURNED, result.return_code, result.reason[:200], now)

@@ -49,12 +49,7 @@ from daozhang.core.ids import new_id
 from daozhang.core.money import PPM
 from daozhang.dates.calendar import CalendarGap
 from daozhang.dates.cycles import cutoff_moment, payout_date_for
-from daozhang.ledger.accounts import (
-    fee_income,
-    merchant_account_columns,
-    merchant_settlement_account_ids,
-    pick_shard,
-)
+from daozhang.ledger.accounts import account_columns_sql, settlement_account_ids
 from daozhang.ledger.services import post_entries_from
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.settlement.models import BatchStatus, SettlementBatch
@@ -76,8 +71,8 @@ class RunResult:
 _WORK = "settlement_work"
 # Per merchant of the chunk: its two account ids, and the ids its batch and entry will have
 # if it has a batch (generated here, as every id is: cheaper than in SQL).
-_CHUNK_COLUMNS = (("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"),
-                  ("entry_id", "uuid"))
+_CHUNK_COLUMNS = (("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("fee_id", "uuid"),
+                  ("batch_id", "uuid"), ("entry_id", "uuid"))
 _IN_CHUNK = "merchant_id BETWEEN %(lo)s AND %(hi)s"
 
 
@@ -125,7 +120,7 @@ def _build(figures: list[Figure], tallies: list[Tally]) -> _Statements:
         # bigint, not PostgreSQL's numeric SUM: the rule's divisions below are integer divisions.
         f" t AS (SELECT merchant_id, {', '.join(f'CAST(SUM({c}) AS bigint) AS {c}' for c in tally_columns)} FROM x"
         " GROUP BY merchant_id)"
-        " SELECT k.merchant_id, k.payable_id, k.due_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
+        " SELECT k.merchant_id, k.payable_id, k.due_id, k.fee_id, k.batch_id, k.entry_id, m.settlement_cycle AS cycle,"
         " m.status AS merchant_status,"
         f" {', '.join(f't.{c}' for c in tally_columns)}"
         # The chunk's rows first (CROSS JOIN fixes SQLite's join order: its JSON rows are read
@@ -136,8 +131,9 @@ def _build(figures: list[Figure], tallies: list[Tally]) -> _Statements:
     signed = [f"{'+' if f.sign > 0 else '-'} f_{f.key}" for f in figures if f.sign]
     before = f"({' '.join(signed)} + carried_in)" if signed else "(carried_in)"
     work_columns = (
-        ("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("batch_id", "uuid"),
-        ("entry_id", "uuid"), ("cycle", "text"), ("payout_date", "date"), *((k, "bigint") for k in keys),
+        ("merchant_id", "uuid"), ("payable_id", "uuid"), ("due_id", "uuid"), ("fee_id", "uuid"),
+        ("batch_id", "uuid"), ("entry_id", "uuid"), ("cycle", "text"), ("payout_date", "date"),
+        *((k, "bigint") for k in keys),
         ("d0_fee", "bigint"), ("carried_in", "bigint"), ("carried_n", "integer"), ("net", "bigint"),
         ("status", "text"),
     )
@@ -151,7 +147,7 @@ def _build(figures: list[Figure], tallies: list[Tally]) -> _Statements:
         " AS charge FROM b),"
         " g AS (SELECT f.*, (before_d0 - charge <= 0 OR before_d0 - charge < %(min_payout)s) AS carry FROM f)"
         f" INSERT INTO {_WORK} ({', '.join(c for c, _ in work_columns)})"
-        " SELECT merchant_id, payable_id, due_id, batch_id, entry_id, cycle,"
+        " SELECT merchant_id, payable_id, due_id, fee_id, batch_id, entry_id, cycle,"
         f" CASE cycle WHEN 'D0' THEN %(d0_payout)s ELSE %(t1_payout)s END, {', '.join(keys) + ', ' if keys else ''}"
         " CASE WHEN carry THEN 0 ELSE charge END, carried_in, carried_n,"
         " CASE WHEN carry THEN before_d0 ELSE before_d0 - charge END,"
@@ -175,8 +171,9 @@ _LINK_CARRIED = (
     f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
     f" AND merchant_id IN (SELECT merchant_id FROM {_WORK} WHERE carried_n > 0)"
 )
-# A batch's entry: payable → payout due for the net, and → fee income for the D0 fee. The
-# texts (reference, key, account codes) are made once per batch, in `b`, for all its legs.
+# A batch's entry: payable → payout due for the net, and → the merchant's fee income for the
+# D0 fee. The texts (reference, key, account codes) are made once per batch, in `b`, for all
+# its legs.
 _BATCH_TEXTS = (
     f"WITH b AS (SELECT w.*, 'batch:' || daozhang_uuid_text(w.batch_id) AS ref,"
     " daozhang_uuid_text(w.merchant_id) AS merchant_text"
@@ -185,12 +182,12 @@ _BATCH_TEXTS = (
 _ENTRY_OF_BATCH = ("b.entry_id, 'settlement.batch', b.merchant_id, b.ref,"
                    " 'settlement:' || b.merchant_text || ':' || %(day_text)s, %(day)s, 'CNY'")
 _BATCH_LEGS = (
-    f"{_BATCH_TEXTS} SELECT {_ENTRY_OF_BATCH}, b.payable_id, {merchant_account_columns('b.merchant_text', 'payable')},"
-    " b.merchant_id, 0, b.net + b.d0_fee FROM b"
-    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.due_id, {merchant_account_columns('b.merchant_text', 'payout_due')},"
-    " b.merchant_id, 0, -b.net FROM b"
-    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, %(fee_id)s, %(fee_code)s, %(fee_purpose)s, %(fee_type)s, NULL,"
-    " %(fee_shard)s, -b.d0_fee FROM b WHERE b.d0_fee <> 0"
+    f"{_BATCH_TEXTS} SELECT {_ENTRY_OF_BATCH}, b.payable_id, {account_columns_sql('b.merchant_text', 'payable')},"
+    " b.net + b.d0_fee FROM b"
+    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.due_id, {account_columns_sql('b.merchant_text', 'payout_due')},"
+    " -b.net FROM b"
+    f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.fee_id, {account_columns_sql('b.merchant_text', 'platform:fee_income')},"
+    " -b.d0_fee FROM b WHERE b.d0_fee <> 0"
 )
 _SUMMARY = f"SELECT status, COUNT(*), SUM(net), SUM(carried_n) FROM {_WORK} GROUP BY status"
 
@@ -328,14 +325,12 @@ def _settle_chunk(chunk: list[Any], params: dict[str, Any]) -> RunResult:
     sqlite = connection.vendor == "sqlite"
     rows: list[tuple[Any, ...]] = []
     for raw in chunk:
-        payable_id, due_id = merchant_settlement_account_ids(uuid.UUID(raw) if sqlite else raw)
+        payable_id, due_id, fee_id = settlement_account_ids(uuid.UUID(raw) if sqlite else raw)
         if sqlite:
-            rows.append((raw, payable_id.hex, due_id.hex, uuid7().hex, uuid7().hex))
+            rows.append((raw, payable_id.hex, due_id.hex, fee_id.hex, uuid7().hex, uuid7().hex))
         else:
-            rows.append((raw, payable_id, due_id, new_id(), new_id()))
-    fee = fee_income(pick_shard())  # one shard per chunk: two writers rarely meet on it
-    p = {**params, "lo": chunk[0], "hi": chunk[-1], "fee_id": fee.id.hex if sqlite else fee.id,
-         "fee_code": fee.code, "fee_purpose": fee.purpose, "fee_type": fee.type, "fee_shard": fee.shard}
+            rows.append((raw, payable_id, due_id, fee_id, new_id(), new_id()))
+    p = {**params, "lo": chunk[0], "hi": chunk[-1]}
     source = rows_source("k", _CHUNK_COLUMNS, rows, p)
     sql = _statements()
     json_object = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
