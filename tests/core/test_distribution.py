@@ -47,8 +47,9 @@ def test_a_deliberately_wrong_table_is_named_for_each_rule(transactional_db):
         cur.execute("BEGIN")
         try:
             cur.execute("""
+                CREATE TABLE demo_lonely (id uuid PRIMARY KEY, note text);
                 CREATE TABLE demo_wrong (id uuid PRIMARY KEY, merchant_id uuid, ref text UNIQUE,
-                                         payment_id uuid REFERENCES payments_payment (id));
+                                         lonely_id uuid REFERENCES demo_lonely (id));
                 CREATE FUNCTION demo_wrong_check() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     PERFORM 1 FROM payments_payment p WHERE p.id = NEW.payment_id;
@@ -56,7 +57,6 @@ def test_a_deliberately_wrong_table_is_named_for_each_rule(transactional_db):
                 END $$;
                 CREATE TRIGGER demo_wrong_trg BEFORE INSERT ON demo_wrong
                     FOR EACH ROW EXECUTE FUNCTION demo_wrong_check();
-                CREATE TABLE demo_lonely (id uuid PRIMARY KEY, note text);
             """)
             wrong = sorted(f for f in findings(cur) if f.startswith(("demo_wrong:", "demo_lonely:")))
         finally:
@@ -64,7 +64,7 @@ def test_a_deliberately_wrong_table_is_named_for_each_rule(transactional_db):
     assert wrong == [
         "demo_lonely: merchant_id: no merchant_id column",
         "demo_lonely: primary_key: demo_lonely_pkey (id)",
-        "demo_wrong: foreign_key: demo_wrong_payment_id_fkey → payments_payment (payment_id)",
+        "demo_wrong: foreign_key: demo_wrong_lonely_id_fkey → demo_lonely (lonely_id)",
         "demo_wrong: nullable: merchant_id may be NULL",
         "demo_wrong: primary_key: demo_wrong_pkey (id)",
         "demo_wrong: trigger: demo_wrong_trg (demo_wrong_check) reads payments_payment without merchant_id",

@@ -20,14 +20,14 @@ from daozhang.core import distribution_sql as sqlcheck
 from daozhang.core.distribution_sql import Offence, compare, offences, origin, read_pending
 
 TABLES = {"payments_payment", "ledger_account", "ledger_entry", "merchants_merchant", "terminals_terminal",
-          "audit_auditchain", "merchants_mcc", "core_outboxevent"}
+          "audit_auditchain", "merchants_mcc", "core_outboxevent", "settlement_payout"}
 
 WRONG = [
     # Django's save() / .update() by primary key: fans out to every shard.
     ('UPDATE "payments_payment" SET "status" = %s WHERE "payments_payment"."id" = %s', "update", "payments_payment"),
     # Setting merchant_id is not filtering by it.
-    ('UPDATE "terminals_terminal" SET "merchant_id" = %s WHERE "terminals_terminal"."id" = %s',
-     "update", "terminals_terminal"),
+    ('UPDATE "settlement_payout" SET "merchant_id" = %s WHERE "settlement_payout"."id" = %s',
+     "update", "settlement_payout"),
     # UPDATE … FROM joined by id only.
     ("UPDATE ledger_account a SET balance = a.balance + v.d FROM (VALUES (%s, %s)) AS v(id, d) WHERE a.id = v.id",
      "update", "ledger_account"),
@@ -57,6 +57,14 @@ WRONG = [
      "conflict", "ledger_entry"),
     # The merchants table is distributed by its id: a lock by its merchant_no fans out.
     ("SELECT id FROM merchants_merchant WHERE merchant_no = %s FOR UPDATE", "lock", "merchants_merchant"),
+    # Several merchants' rows locked at once: a lock must be one merchant's (one shard).
+    ("SELECT id FROM settlement_payout WHERE merchant_id IN (%s, %s) AND id IN (%s, %s) FOR UPDATE",
+     "lock", "settlement_payout"),
+    # A CTE's column list over a UNION: Citus's planner fails on it, whatever it reads.
+    ("WITH x (merchant_id, n) AS (SELECT merchant_id, 1 FROM a UNION ALL SELECT merchant_id, 2 FROM b)"
+     " SELECT * FROM x", "cte_columns", "x"),
+    ("WITH t AS (SELECT 1), legs (a, b) AS MATERIALIZED (SELECT 1, 2 EXCEPT SELECT 3, 4) SELECT * FROM legs",
+     "cte_columns", "legs"),
 ]
 
 RIGHT = [
@@ -79,11 +87,16 @@ RIGHT = [
     # Not merchant tables: a platform table, a reference table, a name that is no product table.
     "INSERT INTO audit_auditchain (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT (chain) DO NOTHING",
     "UPDATE merchants_mcc SET name = %s WHERE code = %s",
+    'UPDATE "terminals_terminal" SET "merchant_id" = %s WHERE "terminals_terminal"."id" = %s',  # a reference table
     "UPDATE pg_temp_rows SET x = 1 WHERE id = %s",
     # Plain reads and inserts route by the row's merchant_id: nothing to check.
     "SELECT * FROM payments_payment WHERE id = %s",
     "INSERT INTO payments_payment (id, merchant_id, status) VALUES (%s, %s, %s)",
     "SELECT updated_at FROM payments_payment WHERE merchant_id = %s",
+    # The columns named in the first branch; a column list over no set operation.
+    "WITH x AS (SELECT merchant_id, 1 AS n FROM a UNION ALL SELECT merchant_id, 2 FROM b) SELECT * FROM x",
+    "WITH x (merchant_id, n) AS (SELECT merchant_id, (SELECT 1 UNION SELECT 2) FROM a) SELECT * FROM x",
+    "INSERT INTO t (a, b) SELECT 1, 2 UNION ALL SELECT 3, 4",
 ]
 
 

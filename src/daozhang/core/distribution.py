@@ -46,6 +46,9 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("approvals_*", "platform"), ("console_*", "platform"),
     ("settlement_closedday", "reference"),
     ("audit_auditchain", "platform"),
+    # The acquirer's devices: in stock with no merchant, bound, returned, bound to another
+    # (terminals 0002); copied to every node, read locally by every sale.
+    ("terminals_terminal", "reference"),
 )
 
 DISTRIBUTED, REFERENCE, PLATFORM = "distributed", "reference", "platform"

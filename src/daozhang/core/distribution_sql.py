@@ -13,11 +13,18 @@ names each breach as (kind, table):
   qualified by the table's name or alias, or unqualified;
 - `lock`: `SELECT … FOR UPDATE | FOR NO KEY UPDATE | FOR SHARE | FOR KEY SHARE` — each
   distributed table the lock takes (those of the FROM clause, or those named after `OF`)
-  needs that comparison in the select's WHERE or JOIN … ON conditions;
+  needs `merchant_id = …` in the select's WHERE or JOIN … ON conditions: one merchant, as
+  Citus runs a row lock on one shard only (`merchant_id IN (…)` is enough for an UPDATE or a
+  DELETE, which Citus sends to the shards of those merchants; several merchants' rows are
+  locked one merchant at a time, `core.keyed.lock_each`);
 - `conflict`: `INSERT INTO t … ON CONFLICT (cols)` on a distributed table whose conflict
   target lacks `merchant_id`; `ON CONFLICT ON CONSTRAINT name` counts as one too (the
   columns cannot be seen from the text); `ON CONFLICT DO …` without a target is fine (every
-  unique key of a distributed table includes `merchant_id`).
+  unique key of a distributed table includes `merchant_id`);
+- `cte_columns`: a common table expression with a column list over a UNION, INTERSECT or
+  EXCEPT, `WITH x (a, b) AS (SELECT … UNION ALL SELECT …)`, whatever it reads: Citus's
+  planner fails on it (issue 12); name the columns in the first branch instead
+  (`SELECT … AS a, … AS b UNION ALL …`). Reported under the CTE's name.
 
 The merchants table is distributed by its own `id` (distribution.KEY_COLUMN): there the
 column is `id`. Which tables are distributed is distribution.classify's answer; a name that
@@ -53,10 +60,10 @@ from typing import Any
 
 from daozhang.core.distribution import DISTRIBUTED, KEY_COLUMN, classify
 
-UPDATE, DELETE, LOCK, CONFLICT = "update", "delete", "lock", "conflict"
+UPDATE, DELETE, LOCK, CONFLICT, CTE_COLUMNS = "update", "delete", "lock", "conflict", "cte_columns"
 
 # A quick look before reading: most statements are plain SELECTs and INSERTs.
-_CANDIDATE = re.compile(r"\b(update|delete|conflict|share)\b", re.IGNORECASE)
+_CANDIDATE = re.compile(r"\b(update|delete|conflict|share|union|intersect|except)\b", re.IGNORECASE)
 _BLANK = re.compile(
     r"--[^\n]*|/\*.*?\*/"                       # comments
     r"|(\$\w*\$).*?\1"                          # dollar-quoted bodies
@@ -73,7 +80,7 @@ _CLAUSE_WORDS = frozenset({
 
 @dataclass(frozen=True, order=True)
 class Offence:
-    kind: str   # update, delete, lock, conflict
+    kind: str   # update, delete, lock, conflict, cte_columns
     table: str
 
     def __str__(self) -> str:
@@ -122,8 +129,9 @@ def _span(toks: list[_Tok], start: int, depth: int) -> int:
 
 
 def _constrains(toks: list[_Tok], start: int, end: int, names: Collection[str], column: str,
-                unqualified: bool) -> bool:
-    """Is `column` of the table known by `names` compared (=, IN) anywhere in toks[start:end]?"""
+                unqualified: bool, one: bool = False) -> bool:
+    """Is `column` of the table known by `names` compared (=, IN; `one`: = only) anywhere in
+    toks[start:end]?"""
     for k in range(start, end):
         word = toks[k].text
         if "." in word:
@@ -134,7 +142,7 @@ def _constrains(toks: list[_Tok], start: int, end: int, names: Collection[str], 
             continue
         after = toks[k + 1].text if k + 1 < end else ""
         before = toks[k - 1].text if k > start else ""
-        if after in ("=", "in") or before == "=":
+        if after == "=" or before == "=" or (after == "in" and not one):
             return True
     return False
 
@@ -256,9 +264,33 @@ def _read(sql: str, tables: Collection[str] | None) -> tuple[Offence, ...]:
                 if of and not (names & of):
                     continue
                 if _distributed(table, tables) and not _constrains(
-                        toks, select, i, names, _column(table), unqualified=len(items) == 1):
+                        toks, select, i, names, _column(table), unqualified=len(items) == 1, one=True):
                     found.add(Offence(LOCK, table))
+        elif tok.text == "as" and prev == ")":
+            name = _cte_with_columns_over_set_operation(toks, i)
+            if name:
+                found.add(Offence(CTE_COLUMNS, name))
     return tuple(sorted(found))
+
+
+def _cte_with_columns_over_set_operation(toks: list[_Tok], i: int) -> str | None:
+    """The CTE's name if toks[i] is the AS of `name (columns) AS [NOT] [MATERIALIZED] (body)`
+    and the body is a UNION, INTERSECT or EXCEPT at its own level."""
+    close = toks[i - 1]
+    opener = next((k for k in range(i - 2, -1, -1) if toks[k].text == "(" and toks[k].depth == close.depth), None)
+    if opener is None or opener < 2 or not _is_ident(toks[opener - 1].text) \
+            or toks[opener - 2].text not in ("with", ",", "recursive"):
+        return None
+    k = i + 1
+    while k < len(toks) and toks[k].text in ("not", "materialized"):
+        k += 1
+    if k >= len(toks) or toks[k].text != "(":
+        return None
+    depth = toks[k].depth + 1
+    end = _span(toks, k + 1, depth)
+    if any(t.depth == depth and t.text in ("union", "intersect", "except") for t in toks[k + 1:end]):
+        return _name(toks[opener - 1].text)
+    return None
 
 
 @lru_cache(maxsize=8192)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class Channel(models.TextChoices):
@@ -36,7 +37,9 @@ class PaymentStatus(models.TextChoices):
     REVERSED = "reversed", "Reversed 已冲正"
 
 
-class Payment(models.Model):
+class Payment(MerchantKeyed):
+    """One card or wallet sale. Keyed (merchant_id, id) on PostgreSQL (payments 0004)."""
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     # No single-column indexes on these two: every query and foreign-key check by merchant or
     # terminal is served by the composite indexes below that lead with it (payment_idempotency,
@@ -108,7 +111,7 @@ class ReversalOutcome(models.TextChoices):
     FAILED = "failed", "Channel failed, retry 通道失败，请重试"
 
 
-class Reversal(models.Model):
+class Reversal(MerchantKeyed):
     """A 冲正 from a terminal, recorded whether or not we know the original sale."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -131,7 +134,7 @@ class Reversal(models.Model):
         indexes = [models.Index(fields=["terminal", "original_stan", "business_date"], name="rev_terminal_stan")]
 
 
-class PaymentEvent(models.Model):
+class PaymentEvent(MerchantKeyed):
     """The append-only timeline of a payment: what happened, when, with which code."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)

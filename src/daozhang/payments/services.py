@@ -355,7 +355,7 @@ def void(*, merchant: Merchant, payment_id: uuid.UUID, terminal_id: str, actor: 
         _event(p, "void_failed", result)
         raise DomainError("channel_unavailable", None, status=503)
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(id=p.id)
+        locked = Payment.objects.get_locked(id=p.id, merchant_id=p.merchant_id)
         if locked.status != PaymentStatus.APPROVED:
             return locked
         now = clock.now()
@@ -432,7 +432,7 @@ def reverse_payment(p: Payment, *, idempotency_key: str, source: str, amount: in
         _event(p, "reversal_failed", result)
         raise DomainError("channel_unavailable", None, status=503)
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(id=p.id)
+        locked = Payment.objects.get_locked(id=p.id, merchant_id=p.merchant_id)
         outcome = ReversalOutcome.ALREADY_UNDONE
         if locked.status in (PaymentStatus.APPROVED, PaymentStatus.UNKNOWN):
             was_booked = locked.status == PaymentStatus.APPROVED
@@ -487,7 +487,7 @@ def resolve_unknown(payment_id: uuid.UUID) -> str:
     if result.outcome == Outcome.FAILED:
         return PaymentStatus.UNKNOWN
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(id=p.id)
+        locked = Payment.objects.get_locked(id=p.id, merchant_id=p.merchant_id)
         if locked.status != PaymentStatus.UNKNOWN:
             return locked.status
         now = clock.now()

@@ -44,6 +44,7 @@ from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.crypto import is_unreadable
 from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
+from daozhang.core.keyed import lock_each
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, settlement_bank
 from daozhang.ledger.models import Account, Posting
 from daozhang.ledger.services import Leg, NewEntry, post_entries
@@ -95,6 +96,24 @@ STOP_REASONS: dict[str, StopReason] = {
     "cancelled": StopReason("cancelled by staff", "工作人员撤销", ""),
 }
 SYSTEM = "system:payout-checks"
+
+
+def with_accounts(payouts: list[Payout]) -> list[Payout]:
+    """The payouts with their settlement accounts attached, read by (merchant_id, id).
+
+    Not `select_related("account")`: that joins on the account's id alone, which a database
+    distributed by merchant cannot run as one shard's join (docs/operations.md "Scaling out")."""
+    wanted = {(p.merchant_id, p.account_id) for p in payouts}
+    found = {(a.merchant_id, a.id): a for a in SettlementAccount.objects.filter(
+        merchant_id__in={m for m, _ in wanted}, id__in={i for _, i in wanted})}
+    for p in payouts:
+        p.account = found[(p.merchant_id, p.account_id)]
+    return payouts
+
+
+def batch_payouts(batch: SettlementBatch) -> list[Payout]:
+    """A batch's payout attempts, first to last, with their accounts."""
+    return with_accounts(list(Payout.objects.filter(merchant_id=batch.merchant_id, batch=batch).order_by("attempt")))
 
 
 def _payee(account: SettlementAccount) -> PayeeAccount:
@@ -208,7 +227,8 @@ def start_payouts(batches: list[SettlementBatch]) -> list[Payout]:
     accounts = {a.merchant_id: a for a in SettlementAccount.objects.filter(
         merchant_id__in={b.merchant_id for b in batches}, is_current=True)}
     with transaction.atomic():
-        locked = list(SettlementBatch.objects.select_for_update().filter(id__in=ids, status=BatchStatus.DUE))
+        locked = lock_each(SettlementBatch.objects.filter(status=BatchStatus.DUE),
+                           [(b.merchant_id, b.id) for b in batches])
         open_ones = {p.batch_id: p for p in Payout.objects.filter(batch_id__in=ids, status__in=_OPEN)}
         attempts = dict(Payout.objects.filter(batch_id__in=ids).values("batch_id").annotate(n=Count("id"))
                         .values_list("batch_id", "n"))
@@ -258,23 +278,29 @@ def _claim_for_sending(payouts: list[Payout]) -> tuple[list[Payout], list[uuid.U
     """Re-check each attempt under the locks and mark the ones that may go `sending`; stop
     the others. Returns (the attempts to hand to the bank now, the ids of those stopped).
 
-    Locks in one order everywhere: merchants (FOR NO KEY UPDATE: a suspension waits, a sale's
-    foreign-key check does not), batches, attempts, each by id.
+    Locks one merchant at a time, merchants in id order, and for each in one order
+    everywhere: the merchant (FOR NO KEY UPDATE: a suspension waits, a sale's foreign-key
+    check does not), its batches, its attempts, each by id (a lock names one merchant: one
+    shard of a database distributed by merchant, `core.keyed.lock_each`).
     """
     if not payouts:
         return [], []
-    ids = [p.id for p in payouts]
     with transaction.atomic():
-        first = list(Payout.objects.filter(id__in=ids).values_list("batch_id", "merchant_id"))
-        merchant_ids = sorted({m for _, m in first})
-        batch_ids = sorted({b for b, _ in first})
-        merchants = {m.id: m for m in Merchant.objects.select_for_update(no_key=True).filter(
-            id__in=merchant_ids).order_by("id")}
-        batches = {b.id: b for b in SettlementBatch.objects.select_for_update().filter(
-            id__in=batch_ids).order_by("id")}
-        locked = list(Payout.objects.select_for_update().select_related("account").filter(
-            id__in=ids, status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING])
-            .order_by("id"))
+        first = list(Payout.objects.filter(merchant_id__in={p.merchant_id for p in payouts},
+                                           id__in=[p.id for p in payouts]).values_list("merchant_id", "id", "batch_id"))
+        merchant_ids = sorted({m for m, _, _ in first})
+        merchants: dict[uuid.UUID, Merchant] = {}
+        batches: dict[uuid.UUID, SettlementBatch] = {}
+        locked: list[Payout] = []
+        for m in merchant_ids:
+            merchant = Merchant.objects.select_for_update(no_key=True).filter(id=m).first()
+            if merchant is not None:
+                merchants[m] = merchant
+            batches.update({b.id: b for b in lock_each(SettlementBatch.objects.all(),
+                                                        [(m, b) for mm, _, b in first if mm == m])})
+            locked += lock_each(Payout.objects.filter(status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING,
+                                                                  PayoutStatus.RETRYING]),
+                                [(m, i) for mm, i, _ in first if mm == m])
         accounts = list(SettlementAccount.objects.filter(merchant_id__in=merchant_ids).filter(
             Q(is_current=True) | Q(verified_at__isnull=True, rejected_at__isnull=True)))
         current = {a.merchant_id: a for a in accounts if a.is_current}
@@ -293,8 +319,10 @@ def _claim_for_sending(payouts: list[Payout]) -> tuple[list[Payout], list[uuid.U
                 stops.append((p, b, code, detail))
             else:
                 left[p.merchant_id] -= p.amount  # two batches of one merchant: both must be covered
+                p.account = current[p.merchant_id]  # checked: the attempt's own account
                 send.append(p)
-        Payout.objects.filter(id__in=[p.id for p in send]).update(status=PayoutStatus.SENDING)
+        Payout.objects.filter(merchant_id__in={p.merchant_id for p in send},
+                              id__in=[p.id for p in send]).update(status=PayoutStatus.SENDING)
         for p in send:
             p.status = PayoutStatus.SENDING
         for p, b, code, detail in stops:
@@ -370,9 +398,10 @@ def _book_accepted(payouts: list[Payout]) -> dict[uuid.UUID, str]:
     if not payouts:
         return states
     with transaction.atomic():
-        locked = list(Payout.objects.select_for_update().filter(
-            id__in=[p.id for p in payouts],
-            status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]))
+        locked = lock_each(Payout.objects.filter(
+            status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]),
+            [(p.merchant_id, p.id) for p in payouts])
+        merchant_ids = {p.merchant_id for p in locked}
         now = clock.now()
         entries = []
         for p in locked:
@@ -380,9 +409,9 @@ def _book_accepted(payouts: list[Payout]) -> dict[uuid.UUID, str]:
                                                   Leg(payouts_in_transit(p.merchant_id), -p.amount))))
             states[p.id] = PayoutStatus.ACCEPTED
         post_entries(entries)
-        Payout.objects.filter(id__in=list(states)).update(status=PayoutStatus.ACCEPTED, submitted_at=now,
-                                                          tries=F("tries") + 1)
-        SettlementBatch.objects.filter(id__in=[p.batch_id for p in locked]).update(
+        Payout.objects.filter(merchant_id__in=merchant_ids, id__in=list(states)).update(
+            status=PayoutStatus.ACCEPTED, submitted_at=now, tries=F("tries") + 1)
+        SettlementBatch.objects.filter(merchant_id__in=merchant_ids, id__in=[p.batch_id for p in locked]).update(
             status=BatchStatus.IN_TRANSIT, updated_at=now)
         # The bank took them after all: an alert about them being stuck is over.
         resolve_alerts("payout_stuck", [str(p.id) for p in locked])
@@ -412,8 +441,8 @@ def _retry_later(payout: Payout) -> str:
     tries = payout.tries + 1
     wait = dt.timedelta(minutes=2 ** min(tries - 1, 10))
     # Only an attempt still open: one staff cancelled meanwhile stays cancelled.
-    Payout.objects.filter(id=payout.id, status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING,
-                                                    PayoutStatus.RETRYING]).update(
+    Payout.objects.filter(merchant_id=payout.merchant_id, id=payout.id,
+                          status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]).update(
         status=PayoutStatus.RETRYING, tries=tries, next_try_at=clock.now() + wait)
     if tries >= settings.PAYOUT_MAX_TRIES:
         raise_alert("payout_stuck", str(payout.id),
@@ -444,8 +473,9 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
     by_id = {p.id: r for p, r in answers}
     states: dict[uuid.UUID, str] = {}
     with transaction.atomic():
-        locked = list(Payout.objects.select_for_update().filter(
-            id__in=list(by_id), status=PayoutStatus.ACCEPTED))
+        locked = lock_each(Payout.objects.filter(status=PayoutStatus.ACCEPTED),
+                           [(p.merchant_id, p.id) for p, _ in answers])
+        merchant_ids = {p.merchant_id for p in locked}
         now = clock.now()
         entries, notes, paid, returned = [], [], [], []
         for p in locked:
@@ -469,11 +499,12 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
                     "return_code": result.return_code, "reason": result.reason}))
             states[p.id] = p.status
         post_entries(entries)
-        Payout.objects.bulk_update(locked, ["status", "bank_ref", "return_code", "return_reason", "finished_at"])
-        SettlementBatch.objects.filter(id__in=[p.batch_id for p in paid]).update(status=BatchStatus.PAID,
-                                                                                 updated_at=now)
-        SettlementBatch.objects.filter(id__in=[p.batch_id for p in returned]).update(
-            status=BatchStatus.RETURNED, updated_at=now)
+        # bulk_update keeps the queryset's filter: each UPDATE names the merchants.
+        Payout.objects.filter(merchant_id__in=merchant_ids).bulk_update(
+            locked, ["status", "bank_ref", "return_code", "return_reason", "finished_at"])
+        for rows, status in ((paid, BatchStatus.PAID), (returned, BatchStatus.RETURNED)):
+            SettlementBatch.objects.filter(merchant_id__in={p.merchant_id for p in rows},
+                                           id__in=[p.batch_id for p in rows]).update(status=status, updated_at=now)
         emit_many(notes)
     return states
 
@@ -500,9 +531,9 @@ def run_payouts(as_of: dt.date | None = None, progress: Callable[[int], None] | 
         start_payouts(batches)
     # Attempts a crash left half-way, new ones, and bank outages whose wait is over.
     # `sending`: a run killed between its checks and the bank's answer (asked first, below).
-    pending = list(Payout.objects.select_related("account").filter(
+    pending = with_accounts(list(Payout.objects.filter(
         Q(status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING])
-        | Q(status=PayoutStatus.RETRYING, next_try_at__lte=now)))
+        | Q(status=PayoutStatus.RETRYING, next_try_at__lte=now))))
     for part in _chunks(pending, chunk):
         states = submit_many(part)
         result.submitted += sum(s == PayoutStatus.ACCEPTED for s in states.values())
@@ -546,9 +577,10 @@ def cancel_payout(*, payout_id: uuid.UUID, actor: str, reason: str, then: str = 
         raise DomainError("required", "reason")
     if then not in (BatchStatus.HELD, BatchStatus.DUE):
         raise DomainError("invalid", "then")
-    p = Payout.objects.select_related("account").filter(id=payout_id).first()
+    p = Payout.objects.filter(id=payout_id).first()
     if p is None:
         raise DomainError("not_found", "payout_id", status=404)
+    with_accounts([p])
     _refuse_if_gone(p)
     if p.status in (PayoutStatus.SUBMITTING, PayoutStatus.RETRYING) and p.tries > 0:
         try:

@@ -50,7 +50,7 @@ from daozhang.core.money import PPM
 from daozhang.dates.calendar import CalendarGap
 from daozhang.dates.cycles import cutoff_moment, payout_date_for
 from daozhang.ledger.accounts import account_columns_sql, settlement_account_ids
-from daozhang.ledger.services import post_entries_from
+from daozhang.ledger.services import named_leg_columns, post_entries_from
 from daozhang.merchants.models import Merchant, MerchantStatus
 from daozhang.settlement.models import BatchStatus, SettlementBatch
 from daozhang.settlement.sources import Figure, Tally, all_figures, all_sources
@@ -108,15 +108,17 @@ def _build(figures: list[Figure], tallies: list[Tally]) -> _Statements:
     for t in tallies:
         sums = {**zero, **{f"f_{k}": expr for k, expr in t.sums.items()}}
         where = f" AND ({t.where})" if t.where else ""
-        parts.append(f"SELECT merchant_id, {', '.join(sums[c] for c in tally_columns)} FROM {t.table}"
+        parts.append(f"SELECT merchant_id, {', '.join(f'{sums[c]} AS {c}' for c in tally_columns)} FROM {t.table}"
                      f" WHERE {t.date_column} = %(day)s AND {_IN_CHUNK}{where} GROUP BY merchant_id")
     carried = {**zero, "carried_in": "SUM(net)", "carried_n": "COUNT(*)"}
     parts.append(
-        f"SELECT merchant_id, {', '.join(carried[c] for c in tally_columns)} FROM settlement_settlementbatch"
+        f"SELECT merchant_id, {', '.join(f'{carried[c]} AS {c}' for c in tally_columns)}"
+        " FROM settlement_settlementbatch"
         f" WHERE status = '{BatchStatus.CARRIED.value}' AND carried_to_id IS NULL AND settlement_date < %(day)s"
         f" AND {_IN_CHUNK} GROUP BY merchant_id")
     tally = (
-        f"WITH x (merchant_id, {', '.join(tally_columns)}) AS ({' UNION ALL '.join(parts)}),"
+        # Every branch names its columns (Citus's planner fails on a column list over UNION ALL).
+        f"WITH x AS ({' UNION ALL '.join(parts)}),"
         # bigint, not PostgreSQL's numeric SUM: the rule's divisions below are integer divisions.
         f" t AS (SELECT merchant_id, {', '.join(f'CAST(SUM({c}) AS bigint) AS {c}' for c in tally_columns)} FROM x"
         " GROUP BY merchant_id)"
@@ -181,9 +183,10 @@ _BATCH_TEXTS = (
 )
 _ENTRY_OF_BATCH = ("b.entry_id, 'settlement.batch', b.merchant_id, b.ref,"
                    " 'settlement:' || b.merchant_text || ':' || %(day_text)s, %(day)s, 'CNY'")
+_PAYABLE_LEG = named_leg_columns(_ENTRY_OF_BATCH, "b.payable_id", account_columns_sql("b.merchant_text", "payable"),
+                                 "b.net + b.d0_fee")
 _BATCH_LEGS = (
-    f"{_BATCH_TEXTS} SELECT {_ENTRY_OF_BATCH}, b.payable_id, {account_columns_sql('b.merchant_text', 'payable')},"
-    " b.net + b.d0_fee FROM b"
+    f"{_BATCH_TEXTS} SELECT {_PAYABLE_LEG} FROM b"
     f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.due_id, {account_columns_sql('b.merchant_text', 'payout_due')},"
     " -b.net FROM b"
     f" UNION ALL SELECT {_ENTRY_OF_BATCH}, b.fee_id, {account_columns_sql('b.merchant_text', 'platform:fee_income')},"

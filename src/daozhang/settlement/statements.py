@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
 from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.settlement.payouts import batch_payouts
 from daozhang.settlement.sources import Line, all_lines
 
 
@@ -30,7 +31,7 @@ def lines(batch: SettlementBatch) -> list[Line]:
 
 
 def _payouts(batch: SettlementBatch) -> list[Payout]:
-    return list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
+    return batch_payouts(batch)
 
 
 def _y(fen: int) -> str:

@@ -30,8 +30,10 @@ class Terminal(models.Model):
     serial_number = models.CharField("SN 序列号", max_length=40, unique=True)
     terminal_id = models.CharField("TID 终端号", max_length=8, unique=True)
     model = models.CharField(max_length=60, default="")
+    # No database constraint: terminals are a reference table (terminals 0002).
     merchant = models.ForeignKey(
-        "merchants.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="terminals"
+        "merchants.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="terminals",
+        db_constraint=False,
     )
     status = models.CharField(max_length=12, choices=TerminalStatus.choices, default=TerminalStatus.IN_STOCK)
     install_address = models.CharField(max_length=200, blank=True, default="")

@@ -21,7 +21,8 @@ from daozhang.merchants.models import Merchant, SettlementAccount
 from daozhang.payments.models import Payment, PaymentStatus
 from daozhang.risk.models import RiskHold
 from daozhang.settlement.breakdown import batch_formula, day_figures, day_net, formula
-from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
+from daozhang.settlement.models import BatchStatus, PayoutStatus, SettlementBatch
+from daozhang.settlement.payouts import batch_payouts
 from daozhang.settlement.sources import all_notes
 from daozhang.tracing.causes import cause
 
@@ -213,7 +214,7 @@ def _batch_state(trace: Trace, batch: SettlementBatch) -> Trace:
             params.update(why=("operations are reviewing it", "运营人员正在审核"))
         trace.expected_arrival = None
         return trace
-    payouts = list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
+    payouts = batch_payouts(batch)
     for po in payouts:
         acct = po.account.masked_number
         if po.submitted_at:
