@@ -18,6 +18,7 @@ from daozhang.audit import services as audit
 from daozhang.audit.chain import GENESIS, row_hash
 from daozhang.audit.models import AuditChain, AuditEvent
 from daozhang.audit.verify import verify_chains
+from daozhang.core.ids import PLATFORM_ID
 from daozhang.testing.tamper import db_id, tampering
 
 
@@ -38,7 +39,8 @@ def _write(merchant_id: uuid.UUID | None, n: int, tag: str = "x") -> list[AuditE
     for i in range(n):
         audit.record(actor="staff:alice", action=f"test.{tag}", obj_type="thing", obj_id=i, merchant_id=merchant_id,
                      before={"n": i, "price": 1.0, "nested": {"b": [1, 2.5], "a": "中文"}}, after={"n": i + 1})
-    return list(AuditEvent.objects.filter(action=f"test.{tag}", merchant_id=merchant_id).order_by("seq"))
+    return list(AuditEvent.objects.filter(action=f"test.{tag}", merchant_id=merchant_id or PLATFORM_ID)
+                .order_by("seq"))
 
 
 def test_each_merchant_and_the_platform_have_their_own_chain(db):
@@ -50,6 +52,8 @@ def test_each_merchant_and_the_platform_have_their_own_chain(db):
     assert a[0].prev_hash == GENESIS and a[1].prev_hash == a[0].hash and a[2].prev_hash == a[1].hash
     assert b[0].prev_hash == GENESIS
     assert p[-1].seq >= 2  # the platform chain may hold other rows (the test's users)
+    assert {e.merchant_id for e in p} == {PLATFORM_ID}  # the platform's rows: its tenant (audit 0004)
+    assert AuditChain.objects.get(chain="platform").seq == p[-1].seq
     assert AuditChain.objects.get(chain=str(m1)).seq == 3
     # The stored row, read back, hashes to what it carries: floats without a fraction are stored as ints.
     e = AuditEvent.objects.get(id=a[1].id)
@@ -187,3 +191,47 @@ def test_a_user_made_superuser_from_a_shell_is_audited_as_system(db):
     clerk.save()
     e = AuditEvent.objects.get(action="auth.user.change", object_id=str(clerk.pk))
     assert (e.actor, e.before, e.after) == ("system", {"is_superuser": False}, {"is_superuser": True})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_platform_rows_written_with_no_merchant_keep_their_chain_through_audit_0004():
+    """Before audit 0004 the platform's rows had merchant_id NULL. The migration gives them
+    the platform tenant's id; their hashes, made over NULL, still verify."""
+    import datetime as dt
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    from daozhang.core.dbroles import as_owner
+
+    old = [("audit", "0003_append_only")]
+    with as_owner(connection):
+        executor = MigrationExecutor(connection)
+        executor.migrate(old)
+        with connection.cursor() as cur:
+            # The platform chain goes on from its head (the test database's own rows, if any).
+            cur.execute("SELECT seq, hash FROM audit_auditchain WHERE chain = 'platform'")
+            head = cur.fetchone()
+            start, prev = (int(head[0]), head[1]) if head else (0, GENESIS)
+            for seq in (start + 1, start + 2):
+                rid, at = uuid.uuid4(), dt.datetime(2026, 11, seq, 9, tzinfo=dt.UTC)
+                digest = row_hash(id=rid, at=at, actor="staff:old", action="test.old", object_type="t",
+                                  object_id=str(seq), merchant_id=None, before=None, after={"n": seq}, seq=seq,
+                                  prev_hash=prev)
+                cur.execute("INSERT INTO audit_auditevent (id, at, actor, action, object_type, object_id, merchant_id,"
+                            " before, after, seq, prev_hash, hash) VALUES (%s, %s, 'staff:old', 'test.old', 't', %s,"
+                            " NULL, NULL, %s, %s, %s, %s)",
+                            [db_id(rid), connection.ops.adapt_datetimefield_value(at), str(seq), f'{{"n": {seq}}}',
+                             seq, prev, digest])
+                prev = digest
+            cur.execute("DELETE FROM audit_auditchain WHERE chain = 'platform'")
+            cur.execute("INSERT INTO audit_auditchain (chain, seq, hash) VALUES ('platform', %s, %s)",
+                        [start + 2, prev])
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    rows = list(AuditEvent.objects.filter(action="test.old").order_by("seq"))
+    assert [(e.seq, e.merchant_id) for e in rows] == [(start + 1, PLATFORM_ID), (start + 2, PLATFORM_ID)]
+    out, err = verify()
+    assert err == "" and "0 chains broken" in out
+    audit.record(actor="staff:new", action="test.new", obj_type="t", obj_id="3")  # the chain goes on
+    assert AuditEvent.objects.get(action="test.new").seq == start + 3 and verify_chains().ok

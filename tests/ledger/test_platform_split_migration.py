@@ -16,7 +16,8 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from daozhang.core.dbroles import as_owner
-from daozhang.ledger.accounts import PLATFORM_TENANT, channel_receivable, fee_income, merchant_payable
+from daozhang.core.ids import PLATFORM_ID
+from daozhang.ledger.accounts import channel_receivable, fee_income, merchant_payable
 from daozhang.ledger.models import Account, Entry, Posting
 from daozhang.ledger.selectors import check_ledger, purpose_balance
 from daozhang.ledger.services import NewEntry, post_entry, reversal_legs
@@ -80,7 +81,7 @@ def test_the_shared_platform_accounts_are_split_by_merchant_and_nothing_else_cha
     assert purpose_balance("fee_income") == -175
     shared = Account.objects.filter(code__startswith="platform:")
     assert shared.count() == 4 and {a.balance for a in shared} == {0}
-    assert {a.merchant_id for a in shared} == {PLATFORM_TENANT}
+    assert {a.merchant_id for a in shared} == {PLATFORM_ID}
     assert Account.objects.get(id=channel_receivable(A, "card").id).balance == 15_000
     assert Account.objects.get(id=channel_receivable(B, "card").id).balance == 20_000
     assert Account.objects.get(id=fee_income(A).id).balance == -75

@@ -1,4 +1,5 @@
-"""The audit log's hash chains: one per merchant, one for the platform (merchant_id NULL).
+"""The audit log's hash chains: one per merchant, one for the platform (its rows carry the
+platform tenant's id, `core.ids.PLATFORM_ID`; before audit 0004, NULL).
 
 Why chains: the database refuses UPDATE and DELETE of audit rows (audit 0003), but whoever
 owns the tables (or holds the SQLite file) can drop a trigger. Each row therefore carries
@@ -29,12 +30,23 @@ import json
 import uuid
 from typing import Any
 
+from daozhang.core.ids import PLATFORM_ID
+
 GENESIS = "0" * 64
-PLATFORM = "platform"  # the chain key of rows with no merchant
+PLATFORM = "platform"  # the chain key of the platform's rows
+
+
+def _merchant(merchant_id: uuid.UUID | str | None) -> uuid.UUID | None:
+    """The row's merchant, None for the platform's (stored as the tenant, or NULL before audit 0004)."""
+    if merchant_id is None:
+        return None
+    value = uuid.UUID(str(merchant_id))
+    return None if value == PLATFORM_ID else value
 
 
 def chain_key(merchant_id: uuid.UUID | str | None) -> str:
-    return PLATFORM if merchant_id is None else str(uuid.UUID(str(merchant_id)))
+    merchant = _merchant(merchant_id)
+    return PLATFORM if merchant is None else str(merchant)
 
 
 def normalise(value: Any) -> Any:
@@ -64,7 +76,8 @@ def canonical(*, id: uuid.UUID | str, at: dt.datetime, actor: str, action: str, 
     doc = {
         "id": str(uuid.UUID(str(id))), "at": _at(at), "actor": actor, "action": action,
         "object_type": object_type, "object_id": object_id,
-        "merchant_id": None if merchant_id is None else str(uuid.UUID(str(merchant_id))),
+        # The platform's rows hash as they did before they had the tenant's id (audit 0004).
+        "merchant_id": None if _merchant(merchant_id) is None else str(_merchant(merchant_id)),
         "before": normalise(before), "after": normalise(after), "seq": int(seq), "prev_hash": prev_hash,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -21,7 +21,9 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=64)
-    merchant_id = models.UUIDField(null=True, blank=True)
+    # The merchant whose chain the row is in; the platform's rows carry PLATFORM_ID
+    # (core.distribution). Keyed (merchant_id, id) on PostgreSQL (audit 0004).
+    merchant_id = models.UUIDField()
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     # The row's place in its chain (merchant_id's, or the platform's), the hash of the row
@@ -36,10 +38,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["merchant_id", "seq"], condition=models.Q(merchant_id__isnull=False),
-                                    name="audit_merchant_chain_seq"),
-            models.UniqueConstraint(fields=["seq"], condition=models.Q(merchant_id__isnull=True),
-                                    name="audit_platform_chain_seq"),
+            models.UniqueConstraint(fields=["merchant_id", "seq"], name="audit_chain_seq"),
         ]
 
 

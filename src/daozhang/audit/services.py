@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from daozhang.audit.chain import GENESIS, chain_key, normalise, row_hash
 from daozhang.audit.models import AuditEvent
-from daozhang.core.ids import new_id
+from daozhang.core.ids import PLATFORM_ID, new_id
 
 # The chain's head, advanced and locked in one statement (a row lock on PostgreSQL, held to
 # COMMIT: the next writer of the same chain waits, writers of other chains do not).
@@ -35,7 +35,8 @@ def record(*, actor: str, action: str, obj_type: str, obj_id: object,
             row = cur.fetchone()
         seq, prev = int(row[0]), row[1]
         event = AuditEvent(id=new_id(), at=timezone.now(), actor=actor, action=action, object_type=obj_type,
-                           object_id=str(obj_id), merchant_id=merchant_id, before=before, after=after,
+                           object_id=str(obj_id), merchant_id=merchant_id or PLATFORM_ID, before=before,
+                           after=after,
                            seq=seq, prev_hash=prev)
         event.hash = row_hash(id=event.id, at=event.at, actor=actor, action=action, object_type=obj_type,
                               object_id=event.object_id, merchant_id=merchant_id, before=before, after=after,

@@ -52,6 +52,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
 )
 
 DISTRIBUTED, REFERENCE, PLATFORM = "distributed", "reference", "platform"
+
 # The merchants table is distributed by its own id: the merchant_id of every other table.
 KEY_COLUMN = {"merchants_merchant": "id"}
 

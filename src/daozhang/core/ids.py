@@ -50,6 +50,9 @@ def account_id_for(code: str) -> uuid.UUID:
 _ACCOUNT_NAMESPACE = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")
 _ACCOUNT_NAMESPACE_RUST = uuid_utils.UUID(_ACCOUNT_NAMESPACE.hex)
 
-# The merchant id of what belongs to no merchant: staff calls' idempotency records and,
-# later, the platform's own rows in merchant-keyed tables (so `merchant_id` is never null).
+# The merchant id of what belongs to no merchant, the platform tenant: staff calls'
+# idempotency records, staff actions in the audit log, the ledger's shared accounts of
+# before ledger 0011 — the platform's own rows in merchant-keyed tables, so `merchant_id`
+# is never null. It has no row in merchants_merchant; on a database distributed by
+# merchant its rows are one shard's, like a merchant's (docs/operations.md "Scaling out").
 PLATFORM_ID = uuid.UUID(int=0)

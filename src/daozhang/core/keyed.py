@@ -21,7 +21,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
-from django.db import models
+from django.db import connections, models
+
+from daozhang.core.distribution import KEY_COLUMN
 
 M = TypeVar("M", bound=models.Model)
 
@@ -47,23 +49,65 @@ class MerchantQuerySet(models.QuerySet[M], Generic[M]):
         return row
 
 
-def lock_each(queryset: models.QuerySet[M], rows: Iterable[tuple[uuid.UUID, uuid.UUID]], *,
-              no_key: bool = False) -> list[M]:
+Rows = Iterable[tuple[uuid.UUID, uuid.UUID]]
+
+
+def lock_each(queryset: models.QuerySet[M], rows: Rows, *, no_key: bool = False) -> list[M]:
     """The rows `(merchant_id, id)` of `queryset` (its filters apply) locked FOR UPDATE, one
-    merchant at a time: merchants in id order, each merchant's rows in id order.
+    merchant at a time: merchants in id order, each merchant's rows in id order."""
+    return lock_in_merchant_order([(queryset, rows, no_key)])[0]
+
+
+def lock_in_merchant_order(steps: list[tuple[models.QuerySet[Any], Rows, bool]]) -> list[list[Any]]:
+    """Lock several tables' rows of many merchants: for each merchant in id order, each
+    step's rows of it in id order (a step: a queryset, its rows as (merchant_id, id), and
+    whether FOR NO KEY UPDATE will do). Returns each step's locked rows.
 
     A set of many merchants' rows cannot be locked by one statement on a database
-    distributed by merchant (a lock must name one shard); the merchants' order keeps two
-    runs that lock overlapping sets from deadlocking, as the one statement's order did.
-    On one database it is one statement per merchant instead of one in all."""
-    by_merchant: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for merchant_id, row_id in rows:
-        by_merchant.setdefault(merchant_id, set()).add(row_id)
-    locked: list[M] = []
-    for merchant_id in sorted(by_merchant):
-        locked.extend(queryset.select_for_update(no_key=no_key, of=("self",))
-                      .filter(merchant_id=merchant_id, id__in=sorted(by_merchant[merchant_id])).order_by("id"))
-    return locked
+    distributed by merchant: a row lock must name one shard. Taking them merchant by
+    merchant, and within a merchant table by table in one order, keeps two runs that lock
+    overlapping sets from deadlocking, as one statement per table did. The merchants table
+    itself is keyed by `id` (`core.distribution.KEY_COLUMN`). SQLite has no row locks (one
+    writer at a time): there each step is one read."""
+    wanted: list[dict[uuid.UUID, set[uuid.UUID]]] = []
+    for _qs, rows, _no_key in steps:
+        by_merchant: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for merchant_id, row_id in rows:
+            by_merchant.setdefault(merchant_id, set()).add(row_id)
+        wanted.append(by_merchant)
+    out: list[list[Any]] = [[] for _ in steps]
+    if not steps:
+        return out
+    if not connections[steps[0][0].db].features.has_select_for_update:
+        for k, (qs, _rows, _no_key) in enumerate(steps):
+            every = [i for row_ids in wanted[k].values() for i in row_ids]
+            out[k] = list(qs.filter(id__in=every).order_by("id")) if every else []
+        return out
+    # The locks: one statement per merchant and step, all sent in one round trip (a client-
+    # side bound multi-statement query; on Citus each statement goes to its shard). They
+    # return nothing here: the rows, now locked, are read after them, one read per step.
+    statements: list[str] = []
+    params: list[Any] = []
+    for merchant_id in sorted({m for by_merchant in wanted for m in by_merchant}):
+        for k, (qs, _rows, no_key) in enumerate(steps):
+            ids = wanted[k].get(merchant_id)
+            if ids:
+                key = "id" if qs.model._meta.db_table in KEY_COLUMN else "merchant_id"
+                sql, args = (qs.select_for_update(no_key=no_key, of=("self",))
+                             .filter(**{key: merchant_id}, id__in=sorted(ids)).order_by("id")
+                             .values_list("id", flat=True).query.sql_with_params())
+                statements.append(sql)
+                params.extend(args)
+    with connections[steps[0][0].db].cursor() as cur:
+        cur.execute("; ".join(statements), params)
+    for k, (qs, _rows, _no_key) in enumerate(steps):
+        every = [i for row_ids in wanted[k].values() for i in row_ids]
+        if every:
+            if qs.model._meta.db_table in KEY_COLUMN:  # the merchants themselves
+                out[k] = list(qs.filter(id__in=every).order_by("id"))
+            else:
+                out[k] = list(qs.filter(merchant_id__in=list(wanted[k]), id__in=every).order_by("merchant_id", "id"))
+    return out
 
 
 class MerchantKeyed(models.Model):

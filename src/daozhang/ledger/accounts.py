@@ -28,11 +28,6 @@ from functools import lru_cache
 from daozhang.core.ids import account_id_for
 from daozhang.ledger.models import AccountType
 
-# The owner of the ledger rows written before every account had a merchant: the shared
-# platform accounts of the old chart (and any entry that had no merchant). Ledger 0011
-# moved each merchant's share of those accounts into its own sub-accounts, so they hold
-# nothing; nothing new is written under this id (docs/ledger.md).
-PLATFORM_TENANT = uuid.UUID(int=0)
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from daozhang.ledger.accounts import PLATFORM_TENANT
+from daozhang.core.ids import PLATFORM_ID
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ LEDGER_CHECKS = (
         " || ' missing, amount ' || p.amount FROM ledger_posting p"
         " WHERE NOT EXISTS (SELECT 1 FROM ledger_account a WHERE a.merchant_id = p.merchant_id AND a.id = p.account_id)"
         " AND p.account_id NOT IN (SELECT s.id FROM ledger_account s"
-        f" WHERE daozhang_uuid_text(s.merchant_id) = '{PLATFORM_TENANT}' AND s.code LIKE 'platform:%')"),
+        f" WHERE daozhang_uuid_text(s.merchant_id) = '{PLATFORM_ID}' AND s.code LIKE 'platform:%')"),
     ConsistencyCheck(
         "ledger.global_sum", "currencies whose postings do not sum to zero",
         "SELECT 'currency:' || currency, 'all postings sum to ' || SUM(amount) FROM ledger_posting"

@@ -47,8 +47,8 @@ from django.db import connection, transaction
 from daozhang.core import clock
 from daozhang.core.db import execute_server_bound, fresh_temp_table, run
 from daozhang.core.errors import DomainError
-from daozhang.core.ids import new_id
-from daozhang.ledger.accounts import PLATFORM_TENANT, AccountSpec, platform_side
+from daozhang.core.ids import PLATFORM_ID, new_id
+from daozhang.ledger.accounts import AccountSpec, platform_side
 from daozhang.ledger.models import Account, Posting
 
 
@@ -233,7 +233,7 @@ def reversal_legs(merchant_id: uuid.UUID, entry_id: uuid.UUID) -> tuple[Leg, ...
     ledger 0011, which moved each merchant's share of those into its own sub-accounts) is
     undone on the merchant's sub-account of that purpose."""
     rows = Posting.objects.filter(merchant_id=merchant_id, entry_id=entry_id).values_list("account_id", "amount")
-    accounts = {a.id: a for a in Account.objects.filter(merchant_id__in=[merchant_id, PLATFORM_TENANT],
+    accounts = {a.id: a for a in Account.objects.filter(merchant_id__in=[merchant_id, PLATFORM_ID],
                                                          id__in=[aid for aid, _ in rows])}
     legs = []
     for account_id, amount in rows:

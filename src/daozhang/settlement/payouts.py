@@ -44,7 +44,7 @@ from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.crypto import is_unreadable
 from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
-from daozhang.core.keyed import lock_each
+from daozhang.core.keyed import lock_each, lock_in_merchant_order
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, settlement_bank
 from daozhang.ledger.models import Account, Posting
 from daozhang.ledger.services import Leg, NewEntry, post_entries
@@ -289,18 +289,14 @@ def _claim_for_sending(payouts: list[Payout]) -> tuple[list[Payout], list[uuid.U
         first = list(Payout.objects.filter(merchant_id__in={p.merchant_id for p in payouts},
                                            id__in=[p.id for p in payouts]).values_list("merchant_id", "id", "batch_id"))
         merchant_ids = sorted({m for m, _, _ in first})
-        merchants: dict[uuid.UUID, Merchant] = {}
-        batches: dict[uuid.UUID, SettlementBatch] = {}
-        locked: list[Payout] = []
-        for m in merchant_ids:
-            merchant = Merchant.objects.select_for_update(no_key=True).filter(id=m).first()
-            if merchant is not None:
-                merchants[m] = merchant
-            batches.update({b.id: b for b in lock_each(SettlementBatch.objects.all(),
-                                                        [(m, b) for mm, _, b in first if mm == m])})
-            locked += lock_each(Payout.objects.filter(status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING,
-                                                                  PayoutStatus.RETRYING]),
-                                [(m, i) for mm, i, _ in first if mm == m])
+        open_states = [PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]
+        locked_merchants, locked_batches, locked = lock_in_merchant_order([
+            (Merchant.objects.all(), [(m, m) for m in merchant_ids], True),
+            (SettlementBatch.objects.all(), [(m, b) for m, _, b in first], False),
+            (Payout.objects.filter(status__in=open_states), [(m, i) for m, i, _ in first], False),
+        ])
+        merchants: dict[uuid.UUID, Merchant] = {m.id: m for m in locked_merchants}
+        batches: dict[uuid.UUID, SettlementBatch] = {b.id: b for b in locked_batches}
         accounts = list(SettlementAccount.objects.filter(merchant_id__in=merchant_ids).filter(
             Q(is_current=True) | Q(verified_at__isnull=True, rejected_at__isnull=True)))
         current = {a.merchant_id: a for a in accounts if a.is_current}

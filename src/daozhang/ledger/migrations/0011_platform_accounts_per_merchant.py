@@ -12,8 +12,8 @@ merchant's sub-account of the same purpose: one balanced entry per merchant, kin
 `ledger.platform_split`. Nothing is rewritten: the old postings stay where they are, and
 the shared accounts end at zero, each merchant's postings on them summing to zero too.
 Every total by purpose is unchanged. The shared accounts, and any entry or posting that had
-no merchant, are then owned by the platform tenant (the nil uuid, `ledger.accounts.
-PLATFORM_TENANT`), so that `merchant_id` can be NOT NULL (0012).
+no merchant, are then owned by the platform tenant (the nil uuid, `core.ids.
+PLATFORM_ID`), so that `merchant_id` can be NOT NULL (0012).
 """
 
 import uuid
