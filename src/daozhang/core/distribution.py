@@ -35,7 +35,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
     # auth_user is referenced by merchant users: a reference table (a few thousand rows).
     ("auth_user", "reference"), ("django_*", "platform"), ("auth_*", "platform"), ("otp_*", "platform"),
     ("django_tasks_database_*", "platform"),
-    ("core_jobrun", "platform"), ("core_alert", "platform"), ("core_outboxdelivery", "platform"),
+    ("core_jobrun", "platform"), ("core_alert", "platform"),
     ("dates_*", "reference"), ("settlement_calendar*", "reference"),  # the calendar kept its tables' names
     ("settlement_settledday", "platform"),
     # The sandbox bank and SMS stand in for outside parties; production has neither.

@@ -14,10 +14,13 @@ float is refused, like everywhere else).
 
 Delivering (`deliver_due`, the `core.deliver_outbox` task, run by `daozhang worker`):
 
-1. **claim**: due rows (pending, or failed and past their back-off) whose lease is free get
-   a lease (`locked_until`, a token in `lease`) in one short transaction; on PostgreSQL
-   with `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take different rows;
-   SQLite has one writer, so its claim is the same UPDATE without SKIP LOCKED.
+1. **claim**: due rows (pending, or failed and past their back-off) whose lease is free are
+   read (a plain read, across merchants), then given a lease (`locked_until`, a token in
+   `lease`) by one conditional UPDATE that names their merchants and ids and repeats the
+   "lease free" condition: of two workers that read the same rows, the second's UPDATE
+   waits for the first's commit and then finds the lease taken, so each row goes to one
+   worker. (Not `SELECT … FOR UPDATE SKIP LOCKED`: a row lock over many merchants is not
+   one shard's on a database distributed by merchant, docs/operations.md "Scaling out".)
 2. **run** the subscriber. A plain subscriber runs *inside* the transaction that marks its
    row done (`Delivery.commit`): its database writes and the done mark commit together or
    not at all, so a worker SIGKILLed at any point leaves the row open and its writes
@@ -64,7 +67,7 @@ from django_tasks import task
 
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert
-from daozhang.core.ids import new_id
+from daozhang.core.ids import PLATFORM_ID, new_id
 from daozhang.core.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,7 @@ class Delivery:
     subscriber: str
     lease: uuid.UUID
     attempt: int  # 1 on the first try
+    merchant_id: uuid.UUID  # the event's (PLATFORM_ID for the platform's own): the row's key
     committed: bool = field(default=False, init=False)
 
     @property
@@ -116,7 +120,8 @@ class Delivery:
         """Mark the delivery done and run `record` (the subscriber's database writes) in one
         transaction. Raises `LeaseLost` (writing nothing) if the row is no longer ours."""
         with transaction.atomic():
-            done = OutboxDelivery.objects.filter(id=self.id, lease=self.lease, status__in=OPEN).update(
+            done = OutboxDelivery.objects.filter(merchant_id=self.merchant_id, id=self.id, lease=self.lease,
+                                                 status__in=OPEN).update(
                 status=DeliveryStatus.DONE, delivered_at=clock.now(), locked_until=None, last_error="")
             if not done:
                 raise LeaseLost(str(self.id))
@@ -197,9 +202,10 @@ def emit_many(events: Iterable[NewEvent]) -> list[uuid.UUID]:
     rows, deliveries = [], []
     for e in events:
         _check(e.data)
-        row = OutboxEvent(id=new_id(), kind=e.kind, merchant_id=e.merchant_id, data=e.data, created_at=now)
+        merchant_id = e.merchant_id or PLATFORM_ID
+        row = OutboxEvent(id=new_id(), kind=e.kind, merchant_id=merchant_id, data=e.data, created_at=now)
         rows.append(row)
-        deliveries += [OutboxDelivery(event=row, subscriber=s.name, next_attempt_at=now)
+        deliveries += [OutboxDelivery(merchant_id=merchant_id, event=row, subscriber=s.name, next_attempt_at=now)
                        for s in subscribers_for(e.kind)]
     if not rows:
         return []
@@ -260,27 +266,34 @@ def deliver_all(*, rounds: int = 100) -> DeliveryRun:
 def _claim(limit: int) -> list[OutboxDelivery]:
     now = clock.now()
     lease = new_id()
+    free = Q(status__in=OPEN, next_attempt_at__lte=now) & (Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+    due = list(OutboxDelivery.objects.filter(free).order_by("next_attempt_at")
+               .values_list("merchant_id", "id")[:limit])
+    if not due:
+        return []
+    merchants = {m for m, _ in due}
     with transaction.atomic():
-        due = (OutboxDelivery.objects.filter(status__in=OPEN, next_attempt_at__lte=now)
-               .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now)).order_by("next_attempt_at"))
-        if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if not ids:
-            return []
-        OutboxDelivery.objects.filter(id__in=ids).update(
+        claimed = OutboxDelivery.objects.filter(free, merchant_id__in=merchants, id__in=[i for _, i in due]).update(
             lease=lease, locked_until=now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
             attempts=F("attempts") + 1)
-    return list(OutboxDelivery.objects.select_related("event").filter(id__in=ids, lease=lease)
-                .order_by("next_attempt_at"))
+    if not claimed:
+        return []
+    rows = list(OutboxDelivery.objects.filter(merchant_id__in=merchants, lease=lease).order_by("next_attempt_at"))
+    # Their events, by (merchant_id, id): not a join on the event's id alone.
+    events = {(e.merchant_id, e.id): e for e in OutboxEvent.objects.filter(
+        merchant_id__in={r.merchant_id for r in rows}, id__in={r.event_id for r in rows})}
+    for r in rows:
+        r.event = events[(r.merchant_id, r.event_id)]
+    return rows
 
 
 def _event(row: OutboxEvent) -> Event:
-    return Event(row.id, row.kind, row.merchant_id, dict(row.data), row.created_at)
+    merchant_id = None if row.merchant_id == PLATFORM_ID else row.merchant_id
+    return Event(row.id, row.kind, merchant_id, dict(row.data), row.created_at)
 
 
 def _deliver(row: OutboxDelivery) -> str:
-    ctx = Delivery(row.id, row.subscriber, row.lease or uuid.UUID(int=0), row.attempts)
+    ctx = Delivery(row.id, row.subscriber, row.lease or uuid.UUID(int=0), row.attempts, row.merchant_id)
     event = _event(row.event)
     sub = _SUBSCRIBERS.get(row.subscriber)
     if sub is None:
@@ -314,7 +327,8 @@ def _fail(sub: Subscriber | None, ctx: Delivery, event: Event, error: str) -> st
     dead = ctx.attempt >= settings.OUTBOX_MAX_ATTEMPTS
     now = clock.now()
     with transaction.atomic():
-        n = OutboxDelivery.objects.filter(id=ctx.id, lease=ctx.lease, status__in=OPEN).update(
+        n = OutboxDelivery.objects.filter(merchant_id=ctx.merchant_id, id=ctx.id, lease=ctx.lease,
+                                          status__in=OPEN).update(
             status=DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED, last_error=error[:2000],
             next_attempt_at=now + backoff(ctx.attempt), locked_until=None, lease=None)
         if not n:
@@ -330,11 +344,16 @@ def _fail(sub: Subscriber | None, ctx: Delivery, event: Event, error: str) -> st
     return "dead" if dead else "failed"
 
 
-def retry_now(delivery_id: uuid.UUID) -> bool:
+def retry_now(delivery_id: uuid.UUID, merchant_id: uuid.UUID | None = None) -> bool:
     """Make a failed or dead delivery due now with a fresh count (staff's "retry now");
-    call inside the transaction that audits it. False if it is not failed or dead."""
+    call inside the transaction that audits it. False if it is not failed or dead. The
+    update names the row's merchant (read by id first when not given)."""
+    if merchant_id is None:
+        merchant_id = OutboxDelivery.objects.filter(id=delivery_id).values_list("merchant_id", flat=True).first()
+        if merchant_id is None:
+            return False
     return bool(OutboxDelivery.objects.filter(
-        id=delivery_id, status__in=(DeliveryStatus.FAILED, DeliveryStatus.DEAD)).update(
+        merchant_id=merchant_id, id=delivery_id, status__in=(DeliveryStatus.FAILED, DeliveryStatus.DEAD)).update(
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=clock.now(), locked_until=None, lease=None))
 
 

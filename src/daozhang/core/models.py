@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class JobRun(models.Model):
@@ -85,14 +86,16 @@ class IdempotencyRecord(models.Model):
         # to keep, where a B-tree costs an index insert per request), a B-tree on SQLite.
 
 
-class OutboxEvent(models.Model):
+class OutboxEvent(MerchantKeyed):
     """Something that happened in a domain, written in the transaction that made it happen
     (`core.events.emit`): the event exists if and only if the change committed. Subscribers
     (notifications, later webhooks and risk rules) get it from the worker, never inline."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     kind = models.CharField(max_length=60)  # "payout_paid", "funds_frozen", … (docs/notifications.md)
-    merchant_id = models.UUIDField(null=True, blank=True)  # whose event; None for the platform's own
+    # Whose event; the platform's own carry core.ids.PLATFORM_ID (subscribers get None).
+    # Keyed (merchant_id, id) on PostgreSQL (core 0012), its deliveries beside it.
+    merchant_id = models.UUIDField()
     data = models.JSONField(default=dict)  # JSON values only: amounts as int fen, ids as strings
     created_at = models.DateTimeField()
 
@@ -107,13 +110,14 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", "Gave up 已放弃"
 
 
-class OutboxDelivery(models.Model):
+class OutboxDelivery(MerchantKeyed):
     """One event for one subscriber: written beside the event, delivered once.
 
     The worker claims a due row by a lease (`locked_until`, `lease`), and marks it done in
     the transaction that commits the subscriber's own writes (`core.events`)."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    merchant_id = models.UUIDField()  # the event's: a delivery lives beside its event (core 0012)
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.CharField(max_length=60)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -125,7 +129,8 @@ class OutboxDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "subscriber"], name="outbox_delivery_once")]
+        constraints = [models.UniqueConstraint(fields=["merchant_id", "event", "subscriber"],
+                                               name="outbox_delivery_once")]
         indexes = [
             # The worker's scan: open rows by due time (done and dead rows are not in it).
             models.Index(fields=["next_attempt_at"], name="outbox_delivery_due",

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from daozhang.core.ids import new_id
+from daozhang.core.keyed import MerchantKeyed
 
 
 class NotificationStatus(models.TextChoices):
@@ -20,10 +21,11 @@ class NotificationStatus(models.TextChoices):
     DEAD = "dead", "Gave up 已放弃"
 
 
-class Notification(models.Model):
+class Notification(MerchantKeyed):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    merchant = models.ForeignKey("merchants.Merchant", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="notifications")
+    # Messages go to merchants only (the platform's own events have no recipient here).
+    # Keyed (merchant_id, id) on PostgreSQL (notifications 0003).
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="notifications")
     kind = models.CharField(max_length=40)  # the event's kind
     channel = models.CharField(max_length=10)  # sms | email
     recipient = models.CharField(max_length=200)
@@ -42,8 +44,8 @@ class Notification(models.Model):
     class Meta:
         constraints = [
             # One message per event and channel, however often its delivery is attempted.
-            models.UniqueConstraint(fields=["event_id", "channel"], condition=models.Q(event_id__isnull=False),
-                                    name="notification_once_per_event"),
+            models.UniqueConstraint(fields=["merchant", "event_id", "channel"],
+                                    condition=models.Q(event_id__isnull=False), name="notification_once_per_event"),
         ]
         indexes = [models.Index(fields=["merchant", "sent_at"], name="notification_merchant_sent"),
                    models.Index(fields=["status", "created_at"], name="notification_status")]

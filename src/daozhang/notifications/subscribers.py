@@ -16,6 +16,7 @@ the transaction that records the failure on the delivery, so the two never disag
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 from typing import Any
 
@@ -52,6 +53,13 @@ def _recipient(merchant: Merchant | None, channel: str) -> str:
     return (merchant.contact_phone if channel == "sms" else merchant.contact_email) or ""
 
 
+def _owner(event: Event) -> uuid.UUID:
+    """The merchant a logged message belongs to: only merchants' events are messaged."""
+    if event.merchant_id is None:
+        raise ValueError(f"event {event.id} ({event.kind}) is the platform's: it has no message log")
+    return event.merchant_id
+
+
 def deliver(channel: str, event: Event, delivery: Delivery) -> None:
     merchant = Merchant.objects.filter(id=event.merchant_id).first() if event.merchant_id else None
     recipient = _recipient(merchant, channel)
@@ -73,7 +81,7 @@ def deliver(channel: str, event: Event, delivery: Delivery) -> None:
 def _send_and_log(provider: Provider, message: Message, event: Event, channel: str, delivery: Delivery,
                   log: dict[str, Any]) -> None:
     provider_id = provider.send(message)
-    Notification.objects.update_or_create(event_id=event.id, channel=channel, defaults={
+    Notification.objects.update_or_create(merchant_id=_owner(event), event_id=event.id, channel=channel, defaults={
         **log, "status": NotificationStatus.SENT, "attempts": delivery.attempt, "provider_message_id": provider_id,
         "error": "", "sent_at": clock.now()})
 
@@ -82,28 +90,33 @@ def _queued(event: Event, channel: str, delivery: Delivery, log: dict[str, Any])
     """The log row before a network send, in its own commit: a crash during the send leaves
     "queued" (with the attempt it was at) in the console, not nothing."""
     with transaction.atomic():
-        _, made = Notification.objects.get_or_create(event_id=event.id, channel=channel,
+        _, made = Notification.objects.get_or_create(merchant_id=_owner(event), event_id=event.id, channel=channel,
                                                      defaults={**log, "attempts": delivery.attempt})
         if not made:
-            Notification.objects.filter(event_id=event.id, channel=channel).update(attempts=delivery.attempt)
+            Notification.objects.filter(merchant_id=_owner(event), event_id=event.id, channel=channel).update(
+                attempts=delivery.attempt)
 
 
 def _mark_sent(event: Event, channel: str, delivery: Delivery, provider: Provider, provider_id: str) -> None:
-    Notification.objects.filter(event_id=event.id, channel=channel).update(
+    Notification.objects.filter(merchant_id=_owner(event), event_id=event.id, channel=channel).update(
         status=NotificationStatus.SENT, attempts=delivery.attempt, provider=provider.name,
         provider_message_id=provider_id[:200], error="", sent_at=clock.now())
 
 
 def failed(channel: str, event: Event, delivery: Delivery, error: str, dead: bool) -> None:
     """The delivery's failure, in the log: inside the transaction that records it (core.events)."""
+    if event.merchant_id is None:
+        return  # the platform's own event: no merchant to message, the delivery row keeps the error
     status = NotificationStatus.DEAD if dead else NotificationStatus.FAILED
-    n = Notification.objects.filter(event_id=event.id, channel=channel).update(
+    n = Notification.objects.filter(merchant_id=_owner(event), event_id=event.id, channel=channel).update(
         status=status, attempts=delivery.attempt, error=error[:2000])
     if n:
         return
     # Nothing logged yet (a sandbox send rolled back, or the message could not be made):
     # log what we know, so the failure is visible beside the sent ones.
-    merchant = Merchant.objects.filter(id=event.merchant_id).first() if event.merchant_id else None
+    merchant = Merchant.objects.filter(id=event.merchant_id).first()
+    if merchant is None:
+        return
     try:
         text = render(event.kind, event.data)
         zh, en = text.zh, text.en

@@ -393,20 +393,23 @@ def _book_accepted(payouts: list[Payout]) -> dict[uuid.UUID, str]:
     states: dict[uuid.UUID, str] = {}
     if not payouts:
         return states
+    merchant_ids = {p.merchant_id for p in payouts}
     with transaction.atomic():
-        locked = lock_each(Payout.objects.filter(
-            status__in=[PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]),
-            [(p.merchant_id, p.id) for p in payouts])
-        merchant_ids = {p.merchant_id for p in locked}
+        # One conditional UPDATE takes the rows (their locks, to COMMIT) and moves only the
+        # attempts still open; the ones it moved are read back by their new state and time.
+        # Not SELECT … FOR UPDATE: many merchants' row locks are not one shard's.
         now = clock.now()
+        Payout.objects.filter(merchant_id__in=merchant_ids, id__in=[p.id for p in payouts], status__in=[
+            PayoutStatus.SUBMITTING, PayoutStatus.SENDING, PayoutStatus.RETRYING]).update(
+            status=PayoutStatus.ACCEPTED, submitted_at=now, tries=F("tries") + 1)
+        locked = list(Payout.objects.filter(merchant_id__in=merchant_ids, id__in=[p.id for p in payouts],
+                                            status=PayoutStatus.ACCEPTED, submitted_at=now))
         entries = []
         for p in locked:
             entries.append(_entry(p, "accepted", (Leg(merchant_payout_due(p.merchant_id), p.amount),
                                                   Leg(payouts_in_transit(p.merchant_id), -p.amount))))
             states[p.id] = PayoutStatus.ACCEPTED
         post_entries(entries)
-        Payout.objects.filter(merchant_id__in=merchant_ids, id__in=list(states)).update(
-            status=PayoutStatus.ACCEPTED, submitted_at=now, tries=F("tries") + 1)
         SettlementBatch.objects.filter(merchant_id__in=merchant_ids, id__in=[p.batch_id for p in locked]).update(
             status=BatchStatus.IN_TRANSIT, updated_at=now)
         # The bank took them after all: an alert about them being stuck is over.
@@ -468,11 +471,17 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
         return {}
     by_id = {p.id: r for p, r in answers}
     states: dict[uuid.UUID, str] = {}
+    merchant_ids = {p.merchant_id for p, _ in answers}
     with transaction.atomic():
-        locked = lock_each(Payout.objects.filter(status=PayoutStatus.ACCEPTED),
-                           [(p.merchant_id, p.id) for p, _ in answers])
-        merchant_ids = {p.merchant_id for p in locked}
+        # As in _book_accepted: conditional UPDATEs take the attempts still accepted (and
+        # their locks), the ones they moved are read back by their new state and time.
         now = clock.now()
+        for paid_now, final in ((True, PayoutStatus.PAID), (False, PayoutStatus.RETURNED)):
+            Payout.objects.filter(merchant_id__in=merchant_ids, status=PayoutStatus.ACCEPTED, id__in=[
+                pid for pid, r in by_id.items() if (r.state == TransferState.PAID) == paid_now]).update(
+                status=final, finished_at=now)
+        locked = list(Payout.objects.filter(merchant_id__in=merchant_ids, id__in=list(by_id), finished_at=now,
+                                            status__in=[PayoutStatus.PAID, PayoutStatus.RETURNED]))
         entries, notes, paid, returned = [], [], [], []
         for p in locked:
             result = by_id[p.id]
