@@ -46,6 +46,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("approvals_*", "platform"), ("console_*", "platform"),
     ("settlement_closedday", "reference"),
     ("audit_auditchain", "platform"),
+    # Values unique across all merchants (core.unique): one index on the coordinator, written
+    # with each new merchant and login, never read on a shard (why not a reference table:
+    # core.models.UniqueValue).
+    ("core_uniquevalue", "platform"),
 )
 
 DISTRIBUTED, REFERENCE, PLATFORM = "distributed", "reference", "platform"
