@@ -33,9 +33,10 @@ def _merchants(n: int) -> list[uuid.UUID]:
     """n merchants, each with one terminal and a verified settlement account (bulk rows)."""
     from django.utils import timezone
 
+    from daozhang.core.models import UniqueValue
     from daozhang.ledger.accounts import merchant_payable, merchant_payout_due
     from daozhang.ledger.services import ensure_accounts
-    from daozhang.merchants.models import Merchant, SettlementAccount
+    from daozhang.merchants.models import UNIQUE_MERCHANT_NO, UNIQUE_USCC, Merchant, SettlementAccount
     from daozhang.merchants.services import default_fee_plan
     from daozhang.terminals.models import Terminal
 
@@ -45,6 +46,10 @@ def _merchants(n: int) -> list[uuid.UUID]:
                    mcc="5411", region_code="2900", contact_name="x", contact_phone="+8613800000000", fee_plan=plan)
           for i in range(n)]
     Merchant.objects.bulk_create(ms, batch_size=2000)
+    # Their numbers and licences registered as onboarding registers them (core.unique).
+    UniqueValue.objects.bulk_create(
+        [UniqueValue(namespace=ns, value=value, merchant_id=m.id) for m in ms
+         for ns, value in ((UNIQUE_MERCHANT_NO, m.merchant_no), (UNIQUE_USCC, m.uscc))], batch_size=2000)
     SettlementAccount.objects.bulk_create(
         [SettlementAccount(merchant=m, holder_name=m.legal_name, account_number=f"6222{i:011d}8", bank_name="Bench",
                            account_type="corporate", verified_at=now) for i, m in enumerate(ms)], batch_size=2000)

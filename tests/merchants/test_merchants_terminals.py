@@ -7,7 +7,7 @@ import json
 from daozhang.audit.models import AuditEvent
 from daozhang.ledger.accounts import merchant_payable
 from daozhang.ledger.models import Account
-from daozhang.merchants.models import Merchant
+from daozhang.merchants.models import Merchant, MerchantUser
 from tests.conftest import valid_uscc
 
 
@@ -130,4 +130,4 @@ def test_merchant_portal_login_is_created_for_one_merchant(staff_client):
     assert login.status_code == 302 and login["Location"] == "/portal/"
     assert m["merchant_no"] in browser.get("/portal/").content.decode()
     user = get_user_model().objects.get(username="wang")
-    assert not user.is_staff and user.merchant_user.merchant_id.hex == m["id"].replace("-", "")
+    assert not user.is_staff and MerchantUser.objects.get(user=user).merchant_id.hex == m["id"].replace("-", "")

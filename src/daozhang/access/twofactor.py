@@ -27,6 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from daozhang.audit import services as audit
 from daozhang.merchants.models import MerchantRole, MerchantUser
+from daozhang.merchants.selectors import merchant_of_user
 
 BACKUP_CODES = 10
 _TOTP_NAME = "authenticator"
@@ -46,7 +47,11 @@ def should_have(user: Any) -> bool:
     """Staff and merchant owners: the people the policy covers (and the banner nags)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_staff) or MerchantUser.objects.filter(user_id=user.pk, role=MerchantRole.OWNER).exists()
+    if user.is_staff:
+        return True
+    merchant_id = merchant_of_user(user.pk)  # then the link by (merchant_id, user_id): one shard's read
+    return merchant_id is not None and MerchantUser.objects.filter(
+        merchant_id=merchant_id, user_id=user.pk, role=MerchantRole.OWNER).exists()
 
 
 def must_have(user: Any) -> bool:
@@ -58,7 +63,7 @@ def may_enrol(user: Any) -> bool:
     """Anyone who signs in to the portal or the console may turn it on (cashiers too)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_staff) or MerchantUser.objects.filter(user_id=user.pk).exists()
+    return bool(user.is_staff) or merchant_of_user(user.pk) is not None
 
 
 def enrolled(user: Any) -> bool:

@@ -49,6 +49,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
     # The acquirer's devices: in stock with no merchant, bound, returned, bound to another
     # (terminals 0002); copied to every node, read locally by every sale.
     ("terminals_terminal", "reference"),
+    # Values unique across all merchants (core.unique): one index on the coordinator, written
+    # with each new merchant and login, never read on a shard (why not a reference table:
+    # core.models.UniqueValue).
+    ("core_uniquevalue", "platform"),
 )
 
 DISTRIBUTED, REFERENCE, PLATFORM = "distributed", "reference", "platform"

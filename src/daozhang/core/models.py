@@ -137,3 +137,28 @@ class OutboxDelivery(MerchantKeyed):
                          condition=models.Q(status__in=["pending", "failed"])),
             models.Index(fields=["status", "next_attempt_at"], name="outbox_delivery_status"),
         ]
+
+
+class UniqueValue(models.Model):
+    """A value unique across all merchants, and the merchant that holds it (`core.unique`).
+
+    A distributed engine sharding by merchant (docs/operations.md "Scaling out") cannot
+    enforce a unique key without `merchant_id` on a distributed table: each shard only sees
+    its own merchants. Some values must still be the platform's once: a merchant number is
+    issued once, a licence's USCC onboards one merchant, a login belongs to one merchant.
+    Each such value is a row here, keyed (namespace, value), written by `core.unique.claim`
+    in the same transaction as the row it guards; the key refuses a second holder.
+
+    A platform table (core/distribution.py), not a reference table: it is written with every
+    new merchant and login and read by the application through the coordinator, never
+    joined with a merchant's rows on a shard, so it lives on the coordinator alone, where
+    its key is one local index. A reference table would be copied to every node: each
+    claim a write to all of them, under one cluster-wide lock, for reads no shard makes.
+    No foreign key to the merchant for the same reason (a platform table points at no
+    distributed one); `merchant_id` is the holder's id.
+    """
+
+    pk = models.CompositePrimaryKey("namespace", "value")
+    namespace = models.CharField(max_length=40)  # "<app>.<what>": "merchants.uscc", "merchants.user"
+    value = models.CharField(max_length=200)
+    merchant_id = models.UUIDField()

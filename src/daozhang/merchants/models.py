@@ -42,13 +42,28 @@ class MerchantStatus(models.TextChoices):
     CLOSED = "closed", "Closed 已注销"
 
 
+# The values unique across all merchants (core.unique): a merchant number is issued once, a
+# licence's USCC onboards one merchant, a login belongs to one merchant. Claimed by the
+# services in the transaction that writes the row; on a database distributed by merchant a
+# unique key on these columns could not be enforced (merchants 0007 moved them here).
+UNIQUE_MERCHANT_NO = "merchants.merchant_no"
+UNIQUE_USCC = "merchants.uscc"
+UNIQUE_USER = "merchants.user"  # a portal login's auth user id → its merchant
+
+
 class Merchant(models.Model):
+    """A merchant. Distributed by its own `id` on Citus. `merchant_no` and `uscc` are unique
+    across the platform through the registry (`UNIQUE_MERCHANT_NO`, `UNIQUE_USCC`), not by a
+    key of this table; neither is ever edited (the admin is read-only, no service changes
+    them): one that changes must move its registry row in the same transaction."""
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    # ISO 8583 field 42: 3 acquirer + 4 region + 4 MCC + 4 sequence.
-    merchant_no = models.CharField(max_length=15, unique=True)
+    # ISO 8583 field 42: 3 acquirer + 4 region + 4 MCC + 4 sequence. Indexed for the lookups
+    # by number (console, trace); unique through the registry.
+    merchant_no = models.CharField(max_length=15, db_index=True)
     legal_name = models.CharField(max_length=200)
     short_name = models.CharField(max_length=60)
-    uscc = models.CharField("USCC 统一社会信用代码", max_length=18, unique=True)
+    uscc = models.CharField("USCC 统一社会信用代码", max_length=18)  # unique through the registry
     mcc = models.CharField(max_length=4)
     region_code = models.CharField(max_length=4)
     contact_name = models.CharField(max_length=60)
@@ -146,11 +161,15 @@ class MerchantRole(models.TextChoices):
 
 class MerchantUser(MerchantKeyed):
     """A sign-in of the merchant portal. Keyed (merchant_id, id) on PostgreSQL (migration
-    0006). The one-to-one key on `user` stays platform-wide for now (listed in
-    tests/core/distribution_pending.txt): a sign-in finds its merchant from the user, before
-    the merchant is known, and `user.merchant_user` is how every portal page gets it; the
-    way out is a reference table (user → merchant) or the user table keyed by merchant."""
+    0006). A login belongs to one merchant: the user is claimed in the registry
+    (`UNIQUE_USER`, merchants 0007) in the transaction that writes the link, and a sign-in
+    finds its merchant there before reading the link by (merchant_id, user_id), one
+    shard's read (`merchants.selectors.merchant_user_of`). No reverse accessor on the user:
+    a lookup by the user alone would ask every shard."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_user")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="users")
     role = models.CharField(max_length=10, choices=MerchantRole.choices, default=MerchantRole.OWNER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "user"], name="merchantuser_once")]

@@ -7,16 +7,21 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from daozhang.audit import services as audit
-from daozhang.core import clock
+from daozhang.core import clock, unique
 from daozhang.core.errors import DomainError
+from daozhang.core.ids import new_id
 from daozhang.ledger.accounts import merchant_payable
 from daozhang.ledger.services import ensure_accounts
 from daozhang.merchants import validation as v
+from daozhang.merchants.models import UNIQUE_MERCHANT_NO as MERCHANT_NO
+from daozhang.merchants.models import UNIQUE_USCC as USCC
+from daozhang.merchants.models import UNIQUE_USER as USER
 from daozhang.merchants.models import (
     AccountStage,
     BankAccountType,
@@ -88,41 +93,67 @@ def onboard_merchant(*, data: OnboardingInput, actor: str) -> Merchant:
         plan = FeePlan.objects.filter(code=data.fee_plan).first()  # type: ignore[assignment]
         if plan is None:
             raise DomainError("invalid", "fee_plan")
-    if Merchant.objects.filter(uscc=uscc).exists():
+    # The early, friendly answer; the claim below is the guarantee, also against an
+    # onboarding of the same licence at the same moment.
+    if unique.owner(namespace=USCC, value=uscc) is not None:
         raise DomainError("duplicate", "uscc")
-    try:
-        with transaction.atomic():
-            merchant = Merchant.objects.create(
-                merchant_no=_next_merchant_no(region, mcc),
-                legal_name=legal_name, short_name=short_name, uscc=uscc, mcc=mcc,
-                region_code=region, contact_name=contact_name, contact_phone=phone,
-                contact_email=data.contact_email, address=data.address, fee_plan=plan,
-                settlement_cycle=data.settlement_cycle,
-            )
-            SettlementAccount.objects.create(
-                merchant=merchant, holder_name=holder, account_number=number,
-                bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
-                account_type=bank.account_type, verified_at=clock.now(),  # checked with the licence
-                stage=AccountStage.VERIFIED,
-            )
-            ensure_accounts([merchant_payable(merchant.id)])
-            audit.record(
-                actor=actor, action="merchant.onboard", obj_type="merchant", obj_id=merchant.id,
-                merchant_id=merchant.id,
-                after={"merchant_no": merchant.merchant_no, "legal_name": legal_name, "mcc": mcc,
-                       "fee_plan": plan.code, "settlement_cycle": data.settlement_cycle},
-            )
-    except IntegrityError as exc:
-        raise DomainError("duplicate", "uscc") from exc
+    merchant_id = new_id()
+    with transaction.atomic():
+        # The licence and the number are claimed first (core.unique): a second onboarding
+        # of the same licence is refused here, before anything of it is written.
+        unique.claim(namespace=USCC, value=uscc, merchant_id=merchant_id, field="uscc")
+        merchant = Merchant.objects.create(
+            id=merchant_id, merchant_no=_issue_merchant_no(region, mcc, merchant_id),
+            legal_name=legal_name, short_name=short_name, uscc=uscc, mcc=mcc,
+            region_code=region, contact_name=contact_name, contact_phone=phone,
+            contact_email=data.contact_email, address=data.address, fee_plan=plan,
+            settlement_cycle=data.settlement_cycle,
+        )
+        SettlementAccount.objects.create(
+            merchant=merchant, holder_name=holder, account_number=number,
+            bank_name=bank_name, bank_branch_code=bank.bank_branch_code,
+            account_type=bank.account_type, verified_at=clock.now(),  # checked with the licence
+            stage=AccountStage.VERIFIED,
+        )
+        ensure_accounts([merchant_payable(merchant.id)])
+        audit.record(
+            actor=actor, action="merchant.onboard", obj_type="merchant", obj_id=merchant.id,
+            merchant_id=merchant.id,
+            after={"merchant_no": merchant.merchant_no, "legal_name": legal_name, "mcc": mcc,
+                   "fee_plan": plan.code, "settlement_cycle": data.settlement_cycle},
+        )
     return merchant
 
 
+# How many numbers an onboarding tries when others of its region and MCC take the next one
+# at the same moment: each try waits for the onboarding holding the number to finish.
+_NUMBER_TRIES = 5
+
+
+def _issue_merchant_no(region: str, mcc: str, merchant_id: uuid.UUID) -> str:
+    """The next number of the region and MCC, claimed for the merchant (core.unique).
+
+    Two onboardings in one region and MCC at once compute the same next number; the
+    registry lets one of them hold it. The other waits for that one's transaction (on
+    PostgreSQL, on the registry's key), then, refused, reads the number it took and claims
+    the one after: the number is ours to issue, so a collision is not the user's error.
+    Only after `_NUMBER_TRIES` such collisions in a row is it refused: duplicate
+    `merchant_no`, nothing written, safe to send again."""
+    for _ in range(_NUMBER_TRIES):
+        number = _next_merchant_no(region, mcc)
+        try:
+            unique.claim(namespace=MERCHANT_NO, value=number, merchant_id=merchant_id, field="merchant_no")
+        except DomainError:
+            continue
+        return number
+    raise DomainError("duplicate", "merchant_no")
+
+
 def _next_merchant_no(region: str, mcc: str) -> str:
+    """The number after the last one issued in the region and MCC, read from the registry
+    (one index on the coordinator, where the merchants table is spread over the shards)."""
     prefix = f"{ACQUIRER_CODE}{region}{mcc}"
-    last = (
-        Merchant.objects.filter(merchant_no__startswith=prefix)
-        .order_by("-merchant_no").values_list("merchant_no", flat=True).first()
-    )
+    last = unique.highest(namespace=MERCHANT_NO, prefix=prefix)
     seq = int(last[-4:]) + 1 if last else 1
     return f"{prefix}{seq:04d}"
 
@@ -170,9 +201,21 @@ def create_merchant_user(*, merchant_id: uuid.UUID, username: str, password: str
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=name, password=password)
-            mu = MerchantUser.objects.create(user=user, merchant=merchant, role=role)
+            mu = link_merchant_user(user=user, merchant=merchant, role=role)
             audit.record(actor=actor, action="merchant_user.create", obj_type="merchant_user", obj_id=user.pk,
                          merchant_id=merchant.id, after={"username": name, "role": role})
     except IntegrityError as exc:  # the same name created at the same moment
         raise DomainError("duplicate", "username") from exc
+    return mu
+
+
+def link_merchant_user(*, user: AbstractBaseUser, merchant: Merchant, role: str) -> MerchantUser:
+    """Make an auth user a portal login of the merchant, inside the caller's transaction.
+
+    The only writer of `MerchantUser` rows. A login belongs to one merchant: the user is
+    claimed in the registry (core.unique) first, so a link of the same user to a second
+    merchant, even at the same moment, is refused with the error a second link gave when
+    the user was a unique key of the links: duplicate `username`, nothing of it written."""
+    unique.claim(namespace=USER, value=str(user.pk), merchant_id=merchant.id, field="username")
+    mu: MerchantUser = MerchantUser.objects.create(user_id=user.pk, merchant=merchant, role=role)
     return mu

@@ -18,7 +18,8 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from daozhang.access import twofactor
-from daozhang.merchants.models import Merchant, MerchantUser
+from daozhang.merchants.models import Merchant
+from daozhang.merchants.selectors import merchant_user_of
 
 View = Callable[..., HttpResponseBase]
 
@@ -33,8 +34,7 @@ def merchant_required(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        link = MerchantUser.objects.select_related("merchant", "merchant__fee_plan").filter(
-            user=request.user).first()
+        link = merchant_user_of(request.user.pk)  # by (merchant_id, user_id): one shard's read
         if link is None:
             raise PermissionDenied
         request.merchant = link.merchant  # type: ignore[attr-defined]

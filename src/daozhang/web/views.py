@@ -33,7 +33,7 @@ from django.views.decorators.http import require_POST
 
 from daozhang.access import throttle, twofactor
 from daozhang.access.models import ThrottleScope
-from daozhang.merchants.models import MerchantUser
+from daozhang.merchants.selectors import merchant_of_user
 from daozhang.web.parse import say
 
 DEVICE_COOKIE = "dz_device"
@@ -45,7 +45,7 @@ def landing_url(request: HttpRequest) -> str:
     user = request.user
     if not user.is_authenticated:
         return reverse("web:login")
-    if MerchantUser.objects.filter(user=user).exists():
+    if merchant_of_user(user.pk) is not None:
         return reverse("portal:dashboard")
     if user.is_staff:
         return reverse("console:home")
@@ -170,10 +170,10 @@ class CodeForm(forms.Form):
 
 
 def _actor(request: HttpRequest) -> tuple[str, Any]:
-    link = MerchantUser.objects.filter(user_id=int(request.user.pk or 0)).first()
+    merchant_id = merchant_of_user(request.user.pk)
     who = request.user.get_username()
-    if link is not None:
-        return f"merchant-user:{who}", link.merchant_id
+    if merchant_id is not None:
+        return f"merchant-user:{who}", merchant_id
     return f"staff:{who}", None
 
 
