@@ -114,8 +114,8 @@ def test_the_ledger_refuses_a_balance_outside_64_bits(merchant_kit):
     acct = merchant_payable(merchant_kit.merchant.id)
     before = Account.objects.get(id=acct.id).balance
     with pytest.raises(DatabaseError), transaction.atomic():
-        Account.objects.filter(id=acct.id).update(balance=F("balance") + (2**63 - 1))
-        Account.objects.filter(id=acct.id).update(balance=F("balance") + (2**63 - 1))
+        Account.objects.filter(merchant_id=acct.merchant_id, id=acct.id).update(balance=F("balance") + (2**63 - 1))
+        Account.objects.filter(merchant_id=acct.merchant_id, id=acct.id).update(balance=F("balance") + (2**63 - 1))
     assert Account.objects.get(id=acct.id).balance == before
     ledger_ok()
 
@@ -126,8 +126,8 @@ def test_a_database_out_of_range_is_a_4xx_with_nothing_written(staff, merchant_k
     def overflowing_adjust(**kwargs: Any) -> Any:
         with transaction.atomic():
             acct = merchant_payable(merchant_kit.merchant.id)
-            Account.objects.filter(id=acct.id).update(balance=F("balance") + (2**63 - 1))
-            Account.objects.filter(id=acct.id).update(balance=F("balance") + (2**63 - 1))
+            Account.objects.filter(merchant_id=acct.merchant_id, id=acct.id).update(balance=F("balance") + (2**63 - 1))
+            Account.objects.filter(merchant_id=acct.merchant_id, id=acct.id).update(balance=F("balance") + (2**63 - 1))
 
     monkeypatch.setattr(settlement_api, "adjust", overflowing_adjust)
     unchanged.snap()

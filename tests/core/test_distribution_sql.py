@@ -2,7 +2,7 @@
 DELETE, `SELECT … FOR UPDATE` and `ON CONFLICT` on a merchant table must filter by
 `merchant_id`, or on a database distributed by merchant (Citus) it fans out to every shard
 or fails. The PostgreSQL pass records every statement (daozhang.testing.pytest_pg) and
-fails on an offender not listed in tests/core/distribution_sql_pending.txt.
+fails on any offender.
 
 The reader is pure Python: these run on both databases. Each kind is shown with a
 deliberately wrong statement and its right form, in the forms Django and the product write.
@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from daozhang.core import distribution_sql as sqlcheck
-from daozhang.core.distribution_sql import Offence, compare, offences, origin, read_pending
+from daozhang.core.distribution_sql import Offence, offences, origin
 
 TABLES = {"payments_payment", "ledger_account", "ledger_entry", "merchants_merchant", "terminals_terminal",
           "audit_auditchain", "merchants_mcc", "core_outboxevent", "settlement_payout"}
@@ -149,11 +149,6 @@ def test_the_recorder_keeps_one_example_per_offender_and_runs_the_statement() ->
     assert recorder.found == {"update: payments_payment: daozhang.payments.services:sends": " ".join(wrong.split())}
 
 
-def test_the_ratchet_names_new_offenders_and_the_ones_gone() -> None:
-    listed = read_pending("# comment\nupdate: a: m:f\n\nlock: b: m:g\n")
-    assert compare(["update: a: m:f", "conflict: c: m:h"], listed) == (["conflict: c: m:h"], ["lock: b: m:g"])
-
-
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_the_postgresql_pass_records_every_connection_and_the_server_bound_statements(db: Any) -> None:
     """The recorder is on the tests' connection, and core.db's statements sent on a raw
@@ -173,45 +168,27 @@ def test_the_postgresql_pass_records_every_connection_and_the_server_bound_state
     assert seen == ["SELECT %s::int + 1"]
 
 
-def _session(tmp_path: Any, listed: str, *, args_source: Any, failed: int = 0) -> Any:
+def _session() -> Any:
     from types import SimpleNamespace
 
-    (tmp_path / "tests" / "core").mkdir(parents=True)
-    (tmp_path / "tests" / "core" / "distribution_sql_pending.txt").write_text(listed, encoding="utf-8")
     lines: list[str] = []
-    option = SimpleNamespace(keyword="", markexpr="not one_database", deselect=None)
-    config = SimpleNamespace(rootpath=tmp_path, args_source=args_source, option=option,
-                             get_terminal_writer=lambda: SimpleNamespace(line=lambda text, **kw: lines.append(text)))
-    return SimpleNamespace(config=config, exitstatus=0, testsfailed=failed, shouldfail=False, shouldstop=False,
-                           lines=lines)
+    config = SimpleNamespace(get_terminal_writer=lambda: SimpleNamespace(line=lambda text, **kw: lines.append(text)))
+    return SimpleNamespace(config=config, exitstatus=0, lines=lines)
 
 
-def test_the_end_of_the_postgresql_pass_fails_on_a_new_offender_and_on_a_gone_one_only_after_a_whole_run(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_end_of_the_postgresql_pass_fails_on_any_offender_and_shows_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from daozhang.testing import pytest_pg
 
     recorder = sqlcheck.Recorder(lambda: TABLES)
     recorder.found = {"update: payments_payment: daozhang.payments.services:void": "UPDATE payments_payment …"}
     monkeypatch.setattr(pytest_pg, "_recorder", recorder)
-    listed = "# header\nlock: payments_payment: daozhang.payments.services:void\n"
-
-    partial = _session(tmp_path / "partial", listed, args_source=pytest.Config.ArgsSource.ARGS)
-    pytest_pg.pytest_sessionfinish(partial, 0)
-    assert partial.exitstatus == pytest.ExitCode.TESTS_FAILED  # the new one
-    text = "\n".join(partial.lines)
+    session = _session()
+    pytest_pg.pytest_sessionfinish(session, 0)
+    assert session.exitstatus == pytest.ExitCode.TESTS_FAILED
+    text = "\n".join(session.lines)
     assert "update: payments_payment: daozhang.payments.services:void" in text and "e.g. UPDATE" in text
-    assert "not seen in this partial run" in text
 
     recorder.found = {}
-    partial = _session(tmp_path / "partial2", listed, args_source=pytest.Config.ArgsSource.ARGS)
-    pytest_pg.pytest_sessionfinish(partial, 0)
-    assert partial.exitstatus == 0  # a note only
-
-    whole = _session(tmp_path / "whole", listed, args_source=pytest.Config.ArgsSource.TESTPATHS)
-    pytest_pg.pytest_sessionfinish(whole, 0)
-    assert whole.exitstatus == pytest.ExitCode.TESTS_FAILED
-    assert "remove these lines" in "\n".join(whole.lines)
-
-    red = _session(tmp_path / "red", listed, args_source=pytest.Config.ArgsSource.TESTPATHS, failed=1)
-    pytest_pg.pytest_sessionfinish(red, 0)
-    assert red.exitstatus == 0  # a failed test may not have reached the statement: a note only
+    clean = _session()
+    pytest_pg.pytest_sessionfinish(clean, 0)
+    assert clean.exitstatus == 0 and clean.lines == []

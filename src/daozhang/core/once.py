@@ -264,7 +264,9 @@ def purge_expired(now: dt.datetime | None = None, batch: int = 5000) -> int:
     cutoff = now or clock.now()
     total = 0
     while True:
-        ids = list(IdempotencyRecord.objects.filter(expires_at__lt=cutoff).values_list("id", flat=True)[:batch])
-        if not ids:
+        rows = list(IdempotencyRecord.objects.filter(expires_at__lt=cutoff).values_list("merchant_id", "id")[:batch])
+        if not rows:
             return total
-        total += IdempotencyRecord.objects.filter(id__in=ids).delete()[0]
+        # Naming the merchants: a DELETE by id alone goes to every shard of a distributed database.
+        total += IdempotencyRecord.objects.filter(merchant_id__in={m for m, _ in rows},
+                                                  id__in=[i for _, i in rows]).delete()[0]

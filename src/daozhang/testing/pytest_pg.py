@@ -72,9 +72,9 @@ def pytest_configure() -> None:
 
 
 # The PostgreSQL pass only: every statement of every connection (threads' too) is read by
-# core.distribution_sql; the offenders are compared with the known ones at the end.
+# core.distribution_sql; any offender fails the pass at the end (issue 12's list of known
+# ones emptied and went).
 _recorder: Any = None
-SQL_PENDING = "tests/core/distribution_sql_pending.txt"
 
 
 def _install_sql_recorder() -> None:
@@ -96,42 +96,18 @@ def _install_sql_recorder() -> None:
     connection_created.connect(install, weak=False, dispatch_uid="daozhang.testing.sql_recorder")
 
 
-def _whole_suite(session: Any) -> bool:
-    """Did every test of the PostgreSQL pass run, and pass? Only then can a listed offender
-    that did not occur be said to be gone."""
-    config = session.config
-    return (config.args_source != pytest.Config.ArgsSource.ARGS and not config.option.keyword
-            and config.option.markexpr in ("", "not one_database") and not config.option.deselect
-            and not session.testsfailed and not session.shouldfail and not session.shouldstop)
-
-
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     """The SQL check's verdict. Here rather than in a test ordered last: a last test is
     skipped by -k, -x or a path, runs before other tests' teardowns, and cannot see the
     whole session; this runs after every test, and its exit status is `make test`'s."""
-    if _recorder is None:
+    if _recorder is None or not _recorder.found:
         return
-    from daozhang.core.distribution_sql import compare, read_pending
-
-    path = session.config.rootpath / SQL_PENDING
-    if not path.exists():
-        return
-    new, gone = compare(_recorder.found, read_pending(path.read_text(encoding="utf-8")))
     write = session.config.get_terminal_writer().line
-    if new:
-        write(f"\nSQL check (core/distribution_sql.py): {len(new)} new statement(s) on a merchant table "
-              "not filtered by merchant_id; filter them (docs/operations.md \"Scaling out\"):", red=True)
-        for line in new:
-            write(f"  {line}\n      e.g. {_recorder.found[line][:400]}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if gone and _whole_suite(session):
-        write(f"\nSQL check: fixed, remove these lines from {SQL_PENDING}:", red=True)
-        for line in gone:
-            write(f"  {line}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif gone:
-        write(f"\nSQL check, note: {len(gone)} listed offender(s) of {SQL_PENDING} not seen in this "
-              "partial run (only a whole run can show them gone).")
+    write(f"\nSQL check (core/distribution_sql.py): {len(_recorder.found)} statement(s) on a merchant table "
+          "not filtered by merchant_id; filter them (docs/operations.md \"Scaling out\"):", red=True)
+    for line in sorted(_recorder.found):
+        write(f"  {line}\n      e.g. {_recorder.found[line][:400]}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 _installed = False

@@ -30,16 +30,22 @@ class Command(BaseCommand):
                 if not isinstance(field, EncryptedCharField):
                     continue
                 table, column, pk = model._meta.db_table, field.column, model._meta.pk.column
+                # A merchant's row is updated by (merchant_id, id): one shard's row on a
+                # database distributed by merchant (docs/operations.md "Scaling out").
+                keys = [pk]
+                if any(f.column == "merchant_id" for f in model._meta.concrete_fields):
+                    keys = ["merchant_id", pk]
+                where = " AND ".join(f"{q(k)} = %s" for k in keys)
                 with transaction.atomic(), connection.cursor() as cur:
-                    cur.execute(f"SELECT {q(pk)}, {q(column)} FROM {q(table)} "  # noqa: S608 - names from the models
+                    cur.execute(f"SELECT {', '.join(q(k) for k in keys)}, {q(column)} FROM {q(table)} "  # noqa: S608
                                 f"WHERE {q(column)} IS NOT NULL AND {q(column)} <> ''")
                     rows = []
-                    for rid, token in cur.fetchall():
+                    for *key, token in cur.fetchall():
                         try:
-                            rows.append((rotate(token), rid))
+                            rows.append((rotate(token), *key))
                         except InvalidToken:
-                            unreadable.append(f"{table}.{column} {pk}={rid}")
-                    cur.executemany(f"UPDATE {q(table)} SET {q(column)} = %s WHERE {q(pk)} = %s", rows)  # noqa: S608
+                            unreadable.append(f"{table}.{column} {pk}={key[-1]}")
+                    cur.executemany(f"UPDATE {q(table)} SET {q(column)} = %s WHERE {where}", rows)  # noqa: S608
                 total += len(rows)
                 self.stdout.write(f"{table}.{column}: re-encrypted {len(rows)} values under the newest key")
         self.stdout.write(f"re-encrypted {total} values")
