@@ -60,6 +60,11 @@ WRONG = [
     # Several merchants' rows locked at once: a lock must be one merchant's (one shard).
     ("SELECT id FROM settlement_payout WHERE merchant_id IN (%s, %s) AND id IN (%s, %s) FOR UPDATE",
      "lock", "settlement_payout"),
+    # Django's select_related of a key between merchant tables: a join on the id alone.
+    ('SELECT * FROM "settlement_payout" INNER JOIN "ledger_account" ON ("settlement_payout"."account_id" = '
+     '"ledger_account"."id") WHERE "settlement_payout"."merchant_id" = %s', "join", "ledger_account"),
+    ("SELECT 1 FROM ledger_entry e LEFT OUTER JOIN ledger_account a ON a.id = e.account_id AND a.merchant_id IN (%s)",
+     "join", "ledger_account"),
     # A CTE's column list over a UNION: Citus's planner fails on it, whatever it reads.
     ("WITH x (merchant_id, n) AS (SELECT merchant_id, 1 FROM a UNION ALL SELECT merchant_id, 2 FROM b)"
      " SELECT * FROM x", "cte_columns", "x"),
@@ -77,8 +82,8 @@ RIGHT = [
     'AND "payments_payment"."id" = %s) LIMIT 21 FOR NO KEY UPDATE',
     "SELECT * FROM payments_payment p JOIN ledger_account a ON a.merchant_id = p.merchant_id AND a.id = p.account_id "
     "WHERE p.merchant_id = %s FOR UPDATE",
-    "SELECT * FROM payments_payment p JOIN ledger_account a ON a.id = p.account_id "
-    "WHERE p.merchant_id = %s AND p.id = %s FOR UPDATE OF p",
+    "SELECT * FROM payments_payment p JOIN ledger_account a ON a.merchant_id = p.merchant_id "
+    "AND a.id = p.account_id WHERE p.merchant_id = %s AND p.id = %s FOR UPDATE OF p",
     "SELECT id FROM payments_payment WHERE %s = merchant_id FOR SHARE",
     "INSERT INTO ledger_account (merchant_id, id, balance) VALUES (%s, %s, %s) ON CONFLICT (merchant_id, id) "
     "DO UPDATE SET balance = ledger_account.balance + EXCLUDED.balance",
@@ -93,6 +98,12 @@ RIGHT = [
     "SELECT * FROM payments_payment WHERE id = %s",
     "INSERT INTO payments_payment (id, merchant_id, status) VALUES (%s, %s, %s)",
     "SELECT updated_at FROM payments_payment WHERE merchant_id = %s",
+    # Joins on the merchant (the merchants table: its id), or to a reference table.
+    "SELECT 1 FROM ledger_entry e JOIN ledger_account a ON a.merchant_id = e.merchant_id AND a.id = e.account_id",
+    'SELECT * FROM "payments_payment" INNER JOIN "merchants_merchant" ON ("payments_payment"."merchant_id" = '
+    '"merchants_merchant"."id") WHERE "payments_payment"."id" = %s',
+    "SELECT * FROM payments_payment p JOIN terminals_terminal t ON t.id = p.terminal_id",
+    "SELECT * FROM payments_payment p JOIN (SELECT id FROM ledger_entry) x ON x.id = p.id",
     # The columns named in the first branch; a column list over no set operation.
     "WITH x AS (SELECT merchant_id, 1 AS n FROM a UNION ALL SELECT merchant_id, 2 FROM b) SELECT * FROM x",
     "WITH x (merchant_id, n) AS (SELECT merchant_id, (SELECT 1 UNION SELECT 2) FROM a) SELECT * FROM x",

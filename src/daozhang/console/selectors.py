@@ -20,7 +20,7 @@ from daozhang.core.models import Alert
 from daozhang.core.pages import Page
 from daozhang.merchants.models import SettlementAccount
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
-from daozhang.settlement.payouts import STOP_REASONS, cooloff_until
+from daozhang.settlement.payouts import STOP_REASONS, cooloff_until, with_accounts
 from daozhang.support.models import CaseStatus, SupportCase
 
 M = TypeVar("M", bound=Model)
@@ -115,8 +115,9 @@ def payout_queue(state: str, cursors: Mapping[str, str]) -> Page[QueueRow]:
     page = keyset(qs, ("payout_date", "id"), cursors)
     batches = page.rows
     latest: dict[uuid.UUID, Payout] = {}
-    for p in Payout.objects.select_related("account").filter(batch_id__in=[b.id for b in batches]).order_by(
-            "batch_id", "attempt"):
+    for p in with_accounts(list(Payout.objects.filter(
+            merchant_id__in={b.merchant_id for b in batches}, batch_id__in=[b.id for b in batches]).order_by(
+            "batch_id", "attempt"))):
         latest[p.batch_id] = p
     merchant_ids = {b.merchant_id for b in batches}
     current: dict[uuid.UUID, SettlementAccount] = {}
@@ -187,7 +188,9 @@ def queue_row(b: SettlementBatch, p: Payout | None, acct: SettlementAccount | No
 
 def batch_row(b: SettlementBatch) -> QueueRow:
     """The queue row of one batch, so an action page shows what the queue showed."""
-    p = Payout.objects.select_related("account").filter(batch=b).order_by("-attempt").first()
+    p = Payout.objects.filter(merchant_id=b.merchant_id, batch=b).order_by("-attempt").first()
+    if p is not None:
+        with_accounts([p])
     accounts = list(SettlementAccount.objects.filter(merchant_id=b.merchant_id).order_by("created_at"))
     current = next((a for a in accounts if a.is_current), None)
     pending = next((a for a in accounts if not a.is_current and not a.verified_at and not a.rejected_at), None)

@@ -21,6 +21,12 @@ names each breach as (kind, table):
   target lacks `merchant_id`; `ON CONFLICT ON CONSTRAINT name` counts as one too (the
   columns cannot be seen from the text); `ON CONFLICT DO …` without a target is fine (every
   unique key of a distributed table includes `merchant_id`);
+- `join`: `… JOIN t [alias] ON …` where t is a distributed table joined to another
+  distributed table of the same FROM, and the ON condition does not compare t's
+  `merchant_id` (the merchants table: its `id`) with `=`: Citus runs a join of two
+  distributed tables on one shard only when it is on the distribution column (Django's
+  `select_related` of a foreign key between merchant tables joins on the id alone: read the
+  related rows by (merchant_id, id) instead, as `settlement.payouts.with_accounts` does);
 - `cte_columns`: a common table expression with a column list over a UNION, INTERSECT or
   EXCEPT, `WITH x (a, b) AS (SELECT … UNION ALL SELECT …)`, whatever it reads: Citus's
   planner fails on it (issue 12); name the columns in the first branch instead
@@ -60,10 +66,10 @@ from typing import Any
 
 from daozhang.core.distribution import DISTRIBUTED, KEY_COLUMN, classify
 
-UPDATE, DELETE, LOCK, CONFLICT, CTE_COLUMNS = "update", "delete", "lock", "conflict", "cte_columns"
+UPDATE, DELETE, LOCK, CONFLICT, JOIN, CTE_COLUMNS = "update", "delete", "lock", "conflict", "join", "cte_columns"
 
 # A quick look before reading: most statements are plain SELECTs and INSERTs.
-_CANDIDATE = re.compile(r"\b(update|delete|conflict|share|union|intersect|except)\b", re.IGNORECASE)
+_CANDIDATE = re.compile(r"\b(update|delete|conflict|share|join|union|intersect|except)\b", re.IGNORECASE)
 _BLANK = re.compile(
     r"--[^\n]*|/\*.*?\*/"                       # comments
     r"|(\$\w*\$).*?\1"                          # dollar-quoted bodies
@@ -80,7 +86,7 @@ _CLAUSE_WORDS = frozenset({
 
 @dataclass(frozen=True, order=True)
 class Offence:
-    kind: str   # update, delete, lock, conflict, cte_columns
+    kind: str   # update, delete, lock, conflict, join, cte_columns
     table: str
 
     def __str__(self) -> str:
@@ -270,7 +276,41 @@ def _read(sql: str, tables: Collection[str] | None) -> tuple[Offence, ...]:
             name = _cte_with_columns_over_set_operation(toks, i)
             if name:
                 found.add(Offence(CTE_COLUMNS, name))
+        elif tok.text == "join":
+            joined = _join_off_the_merchant(toks, i, tables)
+            if joined:
+                found.add(Offence(JOIN, joined))
     return tuple(sorted(found))
+
+
+_JOIN_CONDITION_END = frozenset({"join", "where", "group", "order", "limit", "offset", "for", "having", "window",
+                                 "union", "except", "intersect", "returning", "inner", "left", "right", "full",
+                                 "cross", "natural", "on", "set", "values", ";"})
+
+
+def _join_off_the_merchant(toks: list[_Tok], i: int, tables: Collection[str] | None) -> str | None:
+    """The table joined at toks[i] (JOIN) if it and a table before it in the same FROM are
+    distributed and the ON condition does not compare the joined table's merchant."""
+    target = _target(toks, i + 1)
+    if target is None or target[2] >= len(toks) or toks[target[2]].text != "on":
+        return None  # a subquery, a function, LATERAL, USING (…): not read
+    table, names, after = target
+    if not _distributed(table, tables):
+        return None
+    depth = toks[i].depth
+    start = i
+    while start > 0 and toks[start - 1].depth >= depth:
+        start -= 1
+    before = _from_items(toks, start, i, depth)
+    if not any(_distributed(t, tables) for t in before if t != table):
+        return None
+    end = after + 1
+    while end < len(toks) and toks[end].depth >= depth and not (
+            toks[end].depth == depth and toks[end].text in _JOIN_CONDITION_END):
+        end += 1
+    if _constrains(toks, after + 1, end, names, _column(table), unqualified=False, one=True):
+        return None
+    return table
 
 
 def _cte_with_columns_over_set_operation(toks: list[_Tok], i: int) -> str | None:

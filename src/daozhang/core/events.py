@@ -278,8 +278,14 @@ def _claim(limit: int) -> list[OutboxDelivery]:
             attempts=F("attempts") + 1)
     if not claimed:
         return []
-    rows = list(OutboxDelivery.objects.filter(merchant_id__in=merchants, lease=lease).order_by("next_attempt_at"))
-    # Their events, by (merchant_id, id): not a join on the event's id alone.
+    return with_events(list(OutboxDelivery.objects.filter(merchant_id__in=merchants, lease=lease)
+                            .order_by("next_attempt_at")))
+
+
+def with_events(rows: list[OutboxDelivery]) -> list[OutboxDelivery]:
+    """The deliveries with their events attached, read by (merchant_id, id): not
+    `select_related("event")`, a join on the event's id alone, which a database distributed
+    by merchant cannot run on one shard."""
     events = {(e.merchant_id, e.id): e for e in OutboxEvent.objects.filter(
         merchant_id__in={r.merchant_id for r in rows}, id__in={r.event_id for r in rows})}
     for r in rows:

@@ -160,6 +160,9 @@ def _exact_balance(value: object) -> int:
 
 
 def entry_postings(entry_id: uuid.UUID) -> list[tuple[str, int]]:
-    return list(
-        Posting.objects.filter(entry_id=entry_id).values_list("account__code", "amount")
-    )
+    """(account code, amount) of each posting of an entry; the accounts read by (merchant_id,
+    id), not joined on the id alone (docs/operations.md "Scaling out")."""
+    rows = list(Posting.objects.filter(entry_id=entry_id).values_list("merchant_id", "account_id", "amount"))
+    codes = dict(Account.objects.filter(merchant_id__in={m for m, _, _ in rows}, id__in={a for _, a, _ in rows})
+                 .values_list("id", "code"))
+    return [(codes[account_id], amount) for _, account_id, amount in rows]

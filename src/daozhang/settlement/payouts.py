@@ -46,7 +46,7 @@ from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
 from daozhang.core.keyed import lock_each, lock_in_merchant_order
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, settlement_bank
-from daozhang.ledger.models import Account, Posting
+from daozhang.ledger.models import Account, Entry, Posting
 from daozhang.ledger.services import Leg, NewEntry, post_entries
 from daozhang.merchants.models import Merchant, MerchantStatus, SettlementAccount
 from daozhang.settlement.models import BatchStatus, Payout, PayoutStatus, SettlementBatch
@@ -192,8 +192,15 @@ def ledger_owed(batches: list[SettlementBatch]) -> dict[uuid.UUID, tuple[int, in
     due_accounts = [merchant_payout_due(m).id for m in {b.merchant_id for b in batches}]
     own: dict[uuid.UUID, int] = dict.fromkeys((b.id for b in batches), 0)
     owed: dict[uuid.UUID, int] = dict(own)
-    rows = (Posting.objects.filter(account_id__in=due_accounts, entry__business_ref__in=list(ref_of))
-            .values_list("entry__business_ref").annotate(total=Sum("amount")))
+    # The entries first, then their postings on the payout-due accounts: each read is one
+    # table's, by merchant (not a join of postings to entries on the entry's id alone).
+    merchants = {b.merchant_id for b in batches}
+    ref_by_entry = dict(Entry.objects.filter(merchant_id__in=merchants, business_ref__in=list(ref_of))
+                        .values_list("id", "business_ref"))
+    totals = (Posting.objects.filter(merchant_id__in=merchants, account_id__in=due_accounts,
+                                     entry_id__in=list(ref_by_entry))
+              .values_list("entry_id").annotate(total=Sum("amount")))
+    rows = [(ref_by_entry[entry_id], total) for entry_id, total in totals]
     for ref, total in rows:
         batch_id, is_own = ref_of[ref]
         owed[batch_id] -= int(total)  # a liability: credits are negative

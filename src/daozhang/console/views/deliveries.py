@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from daozhang.console.forms import Field, Form
 from daozhang.console.selectors import keyset
 from daozhang.console.views.common import Done, handle
+from daozhang.core.events import with_events
 from daozhang.core.models import DeliveryStatus, OutboxDelivery
 from daozhang.merchants.models import Merchant
 from daozhang.notifications.models import Notification
@@ -45,17 +46,17 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in {s for s, _, _ in STATES}:
         state = ""
-    qs = OutboxDelivery.objects.select_related("event")
+    qs = OutboxDelivery.objects.all()
     if state:
         qs = qs.filter(status=state)
     page = keyset(qs, ("-id",), request.GET)  # ids are time-ordered: newest first
     return render(request, "console/deliveries.html", {"section": "deliveries", "page": page, "state": state,
-                                                       "states": STATES, "rows": _rows(page.rows)})
+                                                       "states": STATES, "rows": _rows(with_events(page.rows))})
 
 
 @staff_required("core.view_outboxdelivery", "core.change_outboxdelivery")
 def delivery_retry(request: HttpRequest, delivery_id: uuid.UUID) -> HttpResponse:
-    d = get_object_or_404(OutboxDelivery.objects.select_related("event"), id=delivery_id)
+    d = with_events([get_object_or_404(OutboxDelivery, id=delivery_id)])[0]
     form = Form.bound((NOTE,), request.POST if request.method == "POST" else {})
 
     def run() -> Done:

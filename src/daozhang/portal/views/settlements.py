@@ -10,7 +10,8 @@ from django.shortcuts import render
 
 from daozhang.core.errors import DomainError
 from daozhang.settlement import statements
-from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.settlement.models import SettlementBatch
+from daozhang.settlement.payouts import batch_payouts
 from daozhang.tracing.trace import trace_batch
 from daozhang.web.access import merchant_of, merchant_required
 from daozhang.web.parse import optional_date, page_language
@@ -48,7 +49,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 def batch_detail(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
     batch = _own_batch(request, batch_id)
     trace = trace_batch(batch.merchant, batch.id).render(page_language(request))
-    payouts = list(Payout.objects.select_related("account").filter(batch=batch).order_by("attempt"))
+    payouts = batch_payouts(batch)
     return render(request, "portal/settlement_detail.html", {
         "b": batch, "trace": trace, "payouts": payouts, "section": "settlements",
     })
