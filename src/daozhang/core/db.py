@@ -45,6 +45,29 @@ def execute_server_bound(sql: str, params: Sequence[Any], *, prepare: bool = Fal
     return rows
 
 
+def execute_pipelined(statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """PostgreSQL: many short statements in one round trip (psycopg's pipeline mode), each
+    text prepared once per connection; their rows are not read.
+
+    For a job that must send one statement per merchant (a row lock names one shard on a
+    database distributed by merchant, `core.keyed.lock_in_merchant_order`): sent one by
+    one they cost a round trip each, sent as one text they are parsed and planned each
+    time; pipelined and prepared, each costs about its execution. Same connection and
+    transaction as the ORM; each statement passes the connection's execute wrappers."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline(), \
+            psycopg.Cursor(connection.connection) as cur:
+        def execute(sql: str, params: Any, many: bool, context: dict[str, Any]) -> None:
+            cur.execute(sql, params, prepare=True)
+
+        for wrapper in reversed(connection.execute_wrappers):
+            execute = functools.partial(wrapper, execute)
+        for sql, params in statements:
+            execute(sql, params, False, {"connection": connection, "cursor": cur})
+
+
 def run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """One statement with named parameters (`%(name)s`) on either database; returns its rows.
 

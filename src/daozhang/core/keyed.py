@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, models
 
+from daozhang.core.db import execute_pipelined
 from daozhang.core.distribution import KEY_COLUMN
 
 M = TypeVar("M", bound=models.Model)
@@ -83,11 +84,11 @@ def lock_in_merchant_order(steps: list[tuple[models.QuerySet[Any], Rows, bool]])
             every = [i for row_ids in wanted[k].values() for i in row_ids]
             out[k] = list(qs.filter(id__in=every).order_by("id")) if every else []
         return out
-    # The locks: one statement per merchant and step, all sent in one round trip (a client-
-    # side bound multi-statement query; on Citus each statement goes to its shard). They
-    # return nothing here: the rows, now locked, are read after them, one read per step.
-    statements: list[str] = []
-    params: list[Any] = []
+    # The locks: one statement per merchant and step, all sent in one round trip, each text
+    # prepared once per connection (core.db.execute_pipelined; on Citus each goes to its
+    # shard). They return nothing here: the rows, now locked, are read after them, one read
+    # per step.
+    statements: list[tuple[str, Any]] = []
     for merchant_id in sorted({m for by_merchant in wanted for m in by_merchant}):
         for k, (qs, _rows, no_key) in enumerate(steps):
             ids = wanted[k].get(merchant_id)
@@ -96,10 +97,8 @@ def lock_in_merchant_order(steps: list[tuple[models.QuerySet[Any], Rows, bool]])
                 sql, args = (qs.select_for_update(no_key=no_key, of=("self",))
                              .filter(**{key: merchant_id}, id__in=sorted(ids)).order_by("id")
                              .values_list("id", flat=True).query.sql_with_params())
-                statements.append(sql)
-                params.extend(args)
-    with connections[steps[0][0].db].cursor() as cur:
-        cur.execute("; ".join(statements), params)
+                statements.append((sql, args))
+    execute_pipelined(statements)
     for k, (qs, _rows, _no_key) in enumerate(steps):
         every = [i for row_ids in wanted[k].values() for i in row_ids]
         if every:
