@@ -59,6 +59,12 @@ def lock_each(queryset: models.QuerySet[M], rows: Rows, *, no_key: bool = False)
     return lock_in_merchant_order([(queryset, rows, no_key)])[0]
 
 
+def _lock_sql(table: str, no_key: bool) -> str:
+    key = "id" if table in KEY_COLUMN else "merchant_id"
+    mode = "NO KEY UPDATE" if no_key else "UPDATE"
+    return f'SELECT 1 FROM "{table}" WHERE "{key}" = %s AND "id" = ANY(%s) ORDER BY "id" FOR {mode}'  # noqa: S608
+
+
 def lock_in_merchant_order(steps: list[tuple[models.QuerySet[Any], Rows, bool]]) -> list[list[Any]]:
     """Lock several tables' rows of many merchants: for each merchant in id order, each
     step's rows of it in id order (a step: a queryset, its rows as (merchant_id, id), and
@@ -84,20 +90,17 @@ def lock_in_merchant_order(steps: list[tuple[models.QuerySet[Any], Rows, bool]])
             every = [i for row_ids in wanted[k].values() for i in row_ids]
             out[k] = list(qs.filter(id__in=every).order_by("id")) if every else []
         return out
-    # The locks: one statement per merchant and step, all sent in one round trip, each text
-    # prepared once per connection (core.db.execute_pipelined; on Citus each goes to its
-    # shard). They return nothing here: the rows, now locked, are read after them, one read
-    # per step.
+    # The locks: one statement per merchant and step, all sent in one round trip, each of
+    # one text per table prepared once per connection (core.db.execute_pipelined; on Citus
+    # each goes to its shard). They lock the rows asked for whatever the step's filters
+    # (a row too many locked is harmless) and return nothing: the rows, now locked, are
+    # read after them, one read per step, with the step's filters.
     statements: list[tuple[str, Any]] = []
     for merchant_id in sorted({m for by_merchant in wanted for m in by_merchant}):
         for k, (qs, _rows, no_key) in enumerate(steps):
             ids = wanted[k].get(merchant_id)
             if ids:
-                key = "id" if qs.model._meta.db_table in KEY_COLUMN else "merchant_id"
-                sql, args = (qs.select_for_update(no_key=no_key, of=("self",))
-                             .filter(**{key: merchant_id}, id__in=sorted(ids)).order_by("id")
-                             .values_list("id", flat=True).query.sql_with_params())
-                statements.append((sql, args))
+                statements.append((_lock_sql(qs.model._meta.db_table, no_key), [merchant_id, sorted(ids)]))
     execute_pipelined(statements)
     for k, (qs, _rows, _no_key) in enumerate(steps):
         every = [i for row_ids in wanted[k].values() for i in row_ids]

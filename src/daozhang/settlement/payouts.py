@@ -511,9 +511,13 @@ def book_answers(answers: list[tuple[Payout, TransferResult]]) -> dict[uuid.UUID
                     "return_code": result.return_code, "reason": result.reason}))
             states[p.id] = p.status
         post_entries(entries)
-        # bulk_update keeps the queryset's filter: each UPDATE names the merchants.
-        Payout.objects.filter(merchant_id__in=merchant_ids).bulk_update(
-            locked, ["status", "bank_ref", "return_code", "return_reason", "finished_at"])
+        # The state and time are set above; what differs row by row is left. bulk_update
+        # keeps the queryset's filter: each UPDATE names the merchants.
+        if paid:
+            Payout.objects.filter(merchant_id__in={p.merchant_id for p in paid}).bulk_update(paid, ["bank_ref"])
+        if returned:
+            Payout.objects.filter(merchant_id__in={p.merchant_id for p in returned}).bulk_update(
+                returned, ["return_code", "return_reason"])
         for rows, status in ((paid, BatchStatus.PAID), (returned, BatchStatus.RETURNED)):
             SettlementBatch.objects.filter(merchant_id__in={p.merchant_id for p in rows},
                                            id__in=[p.batch_id for p in rows]).update(status=status, updated_at=now)
