@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,6 +15,7 @@ from daozhang.settlement.tasks import check_calendar_coverage
 
 D = dt.date
 
+# A whole year in the official form (a test fixture shaped like one, not the real 2027 schedule).
 SCHEDULE_2027 = """date,type,name
 2027-01-01,holiday,元旦
 2027-02-05,holiday,春节
@@ -22,6 +24,20 @@ SCHEDULE_2027 = """date,type,name
 2027-02-10,holiday,春节
 2027-02-11,holiday,春节
 2027-02-14,workday,春节调休
+2027-04-05,holiday,清明节
+2027-04-25,workday,劳动节调休
+2027-05-03,holiday,劳动节
+2027-05-04,holiday,劳动节
+2027-05-05,holiday,劳动节
+2027-06-09,holiday,端午节
+2027-09-15,holiday,中秋节
+2027-09-26,workday,国庆节调休
+2027-10-01,holiday,国庆节
+2027-10-04,holiday,国庆节
+2027-10-05,holiday,国庆节
+2027-10-06,holiday,国庆节
+2027-10-07,holiday,国庆节
+2027-10-09,workday,国庆节调休
 """
 
 
@@ -47,16 +63,42 @@ def test_loading_a_schedule_covers_the_year_and_is_audited(db, tmp_path, capsys)
     f = tmp_path / "2027.csv"
     f.write_text(SCHEDULE_2027, encoding="utf-8")
     call_command("calendar", "load", str(f))
-    assert "loaded 2027: 6 holidays, 1 make-up working days" in capsys.readouterr().out
+    assert "loaded 2027: 17 holidays, 4 make-up working days" in capsys.readouterr().out
     assert next_working_day(D(2026, 12, 31)) == D(2027, 1, 4)
     assert is_working_day(D(2027, 2, 14))  # a make-up Sunday
     assert not is_working_day(D(2027, 2, 8))
     assert next_working_day(D(2027, 2, 4)) == D(2027, 2, 12)
     assert AuditEvent.objects.filter(action="calendar.load", object_id="2027").exists()
     # Loading a corrected file replaces the year.
-    f.write_text("date,type,name\n2027-01-01,holiday,元旦\n", encoding="utf-8")
+    f.write_text(SCHEDULE_2027.replace("2027-02-08,holiday,春节\n", "").replace("2027-02-10", "2027-02-12"),
+                 encoding="utf-8")
     call_command("calendar", "load", str(f))
-    assert is_working_day(D(2027, 2, 8))
+    assert is_working_day(D(2027, 2, 8)) and not is_working_day(D(2027, 2, 12))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("date,type,name\n2027-01-01,holiday,元旦\n",
+      "2027 lists 1 closed weekdays; a whole official year has at least 13"),
+     (SCHEDULE_2027.replace("2027-05-03,holiday,劳动节\n2027-05-04,holiday,劳动节\n2027-05-05,holiday,劳动节\n",
+                            "2027-05-10,holiday,x\n2027-05-11,holiday,x\n2027-05-12,holiday,x\n"),
+      "2027 has no holiday on Labour Day (5/1–5/5)"),
+     ("date,type,name\n" + "".join(f"2024-0{m}-1{d},holiday,x\n" for m in (1, 2) for d in range(5)),
+      "2024 lists 6 closed weekdays; a whole official year has at least 11")],  # four of the ten are weekends
+    ids=["one-day", "no-labour-day", "short-2024"],
+)
+def test_a_file_that_cannot_be_a_whole_year_is_refused_unless_forced(db, tmp_path, content, reason):
+    """A loaded year replaces the library's: a partial file would make every holiday it
+    leaves out a working day, and pay merchants on it (issue 13, item 11)."""
+    f = tmp_path / "partial.csv"
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(CommandError, match=re.escape(reason)) as exc:
+        call_command("calendar", "load", str(f))
+    assert "--force" in str(exc.value) and "请核对文件" in str(exc.value)
+    assert not AuditEvent.objects.filter(action="calendar.load").exists()
+    call_command("calendar", "load", str(f), "--force")  # the operator knows better: loaded, and audited as forced
+    forced = AuditEvent.objects.get(action="calendar.load")
+    assert forced.after["forced_past"] and reason.split(";")[0] in forced.after["forced_past"][0]
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "未安装用于 PDF 结算单的中文字体（apt-get install fonts-wqy-microhei）。",
     ),
     "calendar_file": ("Calendar file, line {line}: {detail}.", "日历文件第 {line} 行：{detail}。"),
+    "calendar_incomplete": ("Calendar file: {detail}; check the file, or load it with --force if it is "
+                            "right.", "日历文件：{detail}；请核对文件，确认无误可加 --force 载入。"),
     "duplicate": ("A record with this value already exists.", "该值已存在。"),
     "unknown_terminal": ("No terminal with this terminal id belongs to you.", "您名下没有此终端号。"),
     "terminal_not_active": ("The terminal is {status}, not active.", "终端状态为 {status}，不可交易。"),

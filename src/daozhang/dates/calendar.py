@@ -89,11 +89,41 @@ class LoadResult:
     workdays: int
 
 
-def load_schedule(content: bytes, *, file_name: str, actor: str) -> LoadResult:
+# What every official schedule has (国务院办公厅节假日安排, 2008–2026): 16 to 23 weekday
+# holidays a year, never fewer than the statutory days (11; 13 from 2025, when 春节 and
+# 劳动节 gained a day each), and a closed weekday in each fixed-date festival's first days.
+_STATUTORY_DAYS = ((2025, 13), (0, 11))
+_FIXED_FESTIVALS = (((1, 1), (1, 3), "New Year's Day", "元旦"), ((5, 1), (5, 5), "Labour Day", "劳动节"),
+                    ((10, 1), (10, 8), "National Day", "国庆节"))
+
+
+def incomplete_years(rows: dict[dt.date, tuple[bool, str]]) -> list[tuple[str, str]]:
+    """Why each year of a schedule cannot be a whole official year (en, zh), if it cannot:
+    fewer closed weekdays than the statutory holidays, or a fixed-date festival with no
+    closed weekday. A loaded year replaces the library's, so a partial file would turn
+    every holiday it leaves out into a working day, and pay merchants on it."""
+    problems = []
+    for year in sorted({d.year for d in rows}):
+        closed = [d for d, (work, _) in rows.items() if d.year == year and not work and d.weekday() < 5]
+        need = next(n for since, n in _STATUTORY_DAYS if year >= since)
+        if len(closed) < need:
+            problems.append((f"{year} lists {len(closed)} closed weekdays; a whole official year has at least {need}",
+                             f"{year} 年只列出 {len(closed)} 个工作日放假；完整的官方安排至少有 {need} 天"))
+            continue
+        for (m1, d1), (m2, d2), en, zh in _FIXED_FESTIVALS:
+            if not any(dt.date(year, m1, d1) <= d <= dt.date(year, m2, d2) for d in closed):
+                problems.append((f"{year} has no holiday on {en} ({m1}/{d1}–{m2}/{d2})",
+                                 f"{year} 年{zh}（{m1}月{d1}日至{m2}月{d2}日）没有放假日"))
+    return problems
+
+
+def load_schedule(content: bytes, *, file_name: str, actor: str, force: bool = False) -> LoadResult:
     """Load an official schedule (docs/formats.md): `date,type,name` rows, type holiday|workday.
 
     The whole file is checked before anything is written; loading a year again replaces
-    it. Every load is audited.
+    it. A year that cannot be a whole official year (`incomplete_years`) is refused unless
+    `force` (an operator who knows better: a partial schedule published early). Every load
+    is audited, forced or not.
     """
     try:
         text = content.decode("utf-8-sig")
@@ -116,6 +146,10 @@ def load_schedule(content: bytes, *, file_name: str, actor: str) -> LoadResult:
         rows[day] = (kind == "workday", (row.get("name") or "").strip()[:60])
     if not rows:
         raise _bad_file(2, "no dates", "没有日期")
+    problems = incomplete_years(rows)
+    if problems and not force:
+        en, zh = problems[0]
+        raise DomainError("calendar_incomplete", "file", {"detail": (en, zh)})
     years = sorted({d.year for d in rows})
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
@@ -126,5 +160,6 @@ def load_schedule(content: bytes, *, file_name: str, actor: str) -> LoadResult:
         CalendarDay.objects.bulk_create(
             [CalendarDay(date=d, is_workday=w, name=n) for d, (w, n) in sorted(rows.items())])
         audit.record(actor=actor, action="calendar.load", obj_type="calendar", obj_id=",".join(map(str, years)),
-                     after={"file": file_name, "sha256": digest, "days": len(rows)})
+                     after={"file": file_name, "sha256": digest, "days": len(rows),
+                            "forced_past": [en for en, _ in problems] if force else []})
     return LoadResult(years, sum(1 for w, _ in rows.values() if not w), sum(1 for w, _ in rows.values() if w))

@@ -21,6 +21,8 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         load = sub.add_parser("load", help="load an official schedule file")
         load.add_argument("file", type=Path, help="the schedule file (docs/formats.md)")
+        load.add_argument("--force", action="store_true",
+                          help="load a year that cannot be a whole official year (audited)")
         show = sub.add_parser("show", help="list the non-working days of a year")
         show.add_argument("year", type=year, help="the year, e.g. 2026")
 
@@ -30,7 +32,7 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"no such file: {path} / 文件不存在")
             try:
-                result = load_schedule(path.read_bytes(), file_name=path.name, actor="cli")
+                result = load_schedule(path.read_bytes(), file_name=path.name, actor="cli", force=opts["force"])
             except DomainError as exc:
                 raise CommandError(f"{exc.message('en')} / {exc.message('zh')}") from exc
             for year in result.years:
