@@ -67,7 +67,6 @@ class Entry(models.Model):
     class Meta:
         verbose_name_plural = "entries"
         indexes = [
-            models.Index(fields=["merchant_id", "business_date"], name="ledger_entry_merchant_date"),
             models.Index(fields=["business_ref"], name="ledger_entry_ref"),
         ]
         constraints = [
@@ -82,7 +81,9 @@ class Posting(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     # No foreign-key constraints on PostgreSQL: a row trigger checks that the entry (of this
     # transaction) and the account exist, and are the posting's merchant's (ledger 0012).
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
+    # Indexed by ledger_posting_merchant_entry (merchant_id, entry): ledger 0013.
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="postings", db_constraint=False,
+                              db_index=False)
     # Indexed by ledger_posting_account (account, entry), which leads with it: no second index.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False,
                                 db_constraint=False)
@@ -93,6 +94,7 @@ class Posting(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["account", "entry"], name="ledger_posting_account"),
+            models.Index(fields=["merchant_id", "entry"], name="ledger_posting_merchant_entry"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_posting_nonzero"),
