@@ -509,6 +509,12 @@ def test_postgres_trigger_look_ups_use_the_right_index_even_on_an_empty_table(db
     1,500 a second, slower each round (ledger 0013). Only the right index may serve them."""
     skip_unless_postgres()
     with connection.cursor() as cur:
+        # As the trigger functions run (ledger 0014), with a generic plan as a long-lived
+        # connection caches it.
+        cur.execute("SELECT proconfig FROM pg_proc WHERE proname IN"
+                    " ('ledger_posting_needs_open_entry', 'ledger_entry_has_postings')")
+        assert [row[0] for row in cur.fetchall()] == [["enable_seqscan=off"]] * 2
+        cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         for name, sql, index in (
                 ("entry_of_posting", "SELECT created_xact FROM ledger_entry WHERE merchant_id = $1 AND id = $2",

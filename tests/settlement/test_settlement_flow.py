@@ -76,6 +76,29 @@ def test_make_up_saturday_and_no_run_before_cut_off(merchant_kit, clock):
     assert SettlementBatch.objects.get().payout_date == D(2026, 2, 14)
 
 
+@pytest.mark.parametrize("cut", ["00:00", "00:01", "23:59"])
+def test_any_cut_off_keeps_a_days_sales_on_that_day(merchant_kit, clock, settings, cut):
+    """Issue 13, item 11: DAOZHANG_T1_CUTOFF=00:00 moved every sale a day (each sale came
+    after 00:00) and closed each day as it began. A T+1 cut-off before noon is the night
+    after the day (00:00: midnight at its end; 00:01 a minute later)."""
+    from daozhang.payments.models import Payment
+
+    settings.SETTLEMENT_CUTOFFS = {**settings.SETTLEMENT_CUTOFFS, "T1": cut}
+    clock.at(2026, 11, 2, 12, 0)  # noon, Shanghai: before every cut-off but 00:00, and before that one's end of day
+    merchant_kit.sale(10000)
+    assert Payment.objects.get().settlement_date == D(2026, 11, 2)
+    clock.at(2026, 11, 2, 23, 58)
+    with pytest.raises(Exception, match="settlement_not_due"):
+        run_settlement(D(2026, 11, 2))  # the day's books are still open
+    if cut == "00:01":
+        clock.at(2026, 11, 3, 0, 0)  # a sale in the minute after midnight still belongs to the 2nd
+        merchant_kit.sale(500)
+        assert Payment.objects.filter(amount=500).get().settlement_date == D(2026, 11, 2)
+    clock.at(2026, 11, 3, 0, 2)
+    run_settlement(D(2026, 11, 2))
+    assert SettlementBatch.objects.get().payout_date == D(2026, 11, 3)
+
+
 def test_d0_pays_the_same_day_for_a_fee(make_merchant, clock):
     kit = make_merchant(settlement_cycle="D0")
     clock.at(2026, 10, 3, 11, 0)  # a holiday: D0 still pays

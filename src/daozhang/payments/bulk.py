@@ -25,7 +25,7 @@ from django.db.models import Max
 from daozhang.core import clock
 from daozhang.core.db import execute_server_bound
 from daozhang.core.ids import new_id
-from daozhang.dates.cycles import cutoff
+from daozhang.dates.cycles import business_day_of, cutoff
 from daozhang.ledger.services import NewEntry, post_entries
 from daozhang.merchants.models import FeePlan, Merchant
 from daozhang.payments.fees import fee_for
@@ -163,7 +163,7 @@ def _import_batch(batch: Sequence[ImportedSale], plans: dict[uuid.UUID, FeePlan]
             if db_day is None:
                 db_day = days[day] = adapt_day(day)
             cycle, cut, last_settled = cycles[r.merchant_id]
-            pay_day = day + _ONE_DAY if local.time() >= cut else day
+            pay_day = business_day_of(local, cycle, cut)
             stamped = open_days.get((cycle, pay_day))
             if stamped is None:
                 stamped = open_days[(cycle, pay_day)] = open_day(cycle=cycle, wanted=pay_day)
