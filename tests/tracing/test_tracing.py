@@ -83,6 +83,26 @@ def test_not_due_then_payout_pending_then_arrived(merchant_kit, clock):
     assert any("Arrived" in e["event"] for e in body["timeline"])
 
 
+def test_a_payment_in_a_batch_names_its_own_share_and_the_batch_total(merchant_kit, clock):
+    """Issue 13, item 1: a paid payment said "¥99.50 was paid to … BK…" of a transfer of
+    ¥298.50, as if the bank had paid the payment's own net; a held batch showed a payment's
+    net as the batch's. Both amounts, each labelled, in both languages."""
+    clock.at(2026, 9, 30, 10, 0)
+    sale = merchant_kit.sale(10000).json()
+    merchant_kit.sale(20000)
+    clock.settle(2026, 9, 30)
+    batch = SettlementBatch.objects.get()
+    assert batch.net == 29850 and sale["net"] == 9950
+    clock.at(2026, 10, 8, 8, 0)
+    payouts.run_payouts()
+    en = trace(merchant_kit, f"payments/{sale['id']}")["cause"]["explanation"]
+    zh = trace(merchant_kit, f"payments/{sale['id']}", lang="zh-hans")["cause"]["explanation"]
+    assert en.startswith("¥99.50 of this payment (batch total ¥298.50) was paid to ")
+    assert zh.startswith("本笔 ¥99.50（所在批次合计 ¥298.50）已于 ")
+    # The batch itself speaks of its total only.
+    assert trace(merchant_kit, f"batches/{batch.id}")["cause"]["explanation"].startswith("¥298.50 was paid to ")
+
+
 def test_in_transit_bank_outage_returned_and_account_change(make_merchant, clock):
     kit = make_merchant(bank_account=BankAccountInput(holder_name="测试", account_number="6222000011110003",
                                                       bank_name="工商银行", account_type="corporate"))

@@ -5,6 +5,7 @@ the money flows wrote (payments, events, batches, payouts, holds, adjustments, a
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +59,10 @@ class Trace:
         def fmt(code: str, raw: dict[str, Any]) -> dict[str, str]:
             c = cause(code)
             params = {k: (v[i] if isinstance(v, tuple) else v) for k, v in raw.items()}
-            return {"code": code, "title": c.title[i], "explanation": _fill(c.explain[i], params),
-                    "next_step": _fill(c.next_step[i], params)}
+            explain, step = _fill(c.explain[i], params), _fill(c.next_step[i], params)
+            if zh:  # no space after full-width punctuation, where a parameter ends with one
+                explain, step = (re.sub(r"([）」，。：；])\s+", r"\1", text) for text in (explain, step))
+            return {"code": code, "title": c.title[i], "explanation": explain, "next_step": step}
 
         return {
             "subject": self.subject, "ref": self.ref, "amount": self.amount,
@@ -137,6 +140,12 @@ def trace_payment(merchant: Merchant, payment_id: uuid.UUID, payment: Payment | 
     if batch is None:
         return _not_settled(trace, merchant, day, p.net)
     refs["batch_id"] = str(batch.id)
+    if batch.net != p.net:
+        # The batch's sentences say what was paid or sent: the payment's own share and the
+        # transfer's total, each labelled (issue 13 item 1: "¥28.85 was paid" of a ¥23,302.52
+        # transfer read as if the bank had paid ¥28.85).
+        trace.params["amount"] = (f"{_money(p.net)} of this payment (batch total {_money(batch.net)})",
+                                  f"本笔 {_money(p.net)}（所在批次合计 {_money(batch.net)}）")
     return _batch_state(trace, batch)
 
 
