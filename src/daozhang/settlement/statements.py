@@ -15,7 +15,8 @@ from django.http import HttpResponse
 
 from daozhang.core.errors import DomainError
 from daozhang.core.money import Money
-from daozhang.settlement.models import Payout, SettlementBatch
+from daozhang.settlement.breakdown import batch_formula
+from daozhang.settlement.models import BatchStatus, Payout, SettlementBatch
 from daozhang.settlement.payouts import batch_payouts
 from daozhang.settlement.sources import Line, all_lines
 
@@ -71,6 +72,26 @@ def cjk_font_path() -> str:
     raise DomainError("no_cjk_font", None, status=500)
 
 
+# Words for the codes a statement used to print raw (issue 13 item 8).
+_CYCLE_WORDS = {"T1": "T+1 次个工作日到账 next working day", "D0": "D0 当日到账 same day"}
+
+
+def _payout_line(batch: SettlementBatch) -> str:
+    """What happened to the batch's money, in words: a date only where money was or will be paid."""
+    if batch.status == BatchStatus.CARRIED:
+        return "不出款：结转至下一批次 Not paid: carried forward to the next batch"
+    if batch.status == BatchStatus.PAID:
+        return f"到账日 Paid on {batch.payout_date}"
+    if batch.status in (BatchStatus.HELD, BatchStatus.RETURNED):
+        return f"未到账 Not paid（原定出款日 due {batch.payout_date}）"
+    return f"预计到账日 Due on {batch.payout_date}"
+
+
+def _grouped(fen: int) -> str:
+    """Yuan with thousands separators, as people read amounts: 23,302.52."""
+    return Money(fen).display().replace("¥", "")
+
+
 def to_pdf(batch: SettlementBatch) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -88,15 +109,18 @@ def to_pdf(batch: SettlementBatch) -> bytes:
     story: list[object] = [
         Paragraph(f"结算单 Settlement statement — {m.legal_name}", h),
         Paragraph(f"商户编号 Merchant no. {m.merchant_no}　结算日 Settlement date {batch.settlement_date}　"
-                  f"到账日 Payout date {batch.payout_date}　周期 Cycle {batch.cycle}　"
-                  f"状态 Status {batch.status}", body),
+                  f"{_payout_line(batch)}　周期 Cycle {_CYCLE_WORDS.get(batch.cycle, batch.cycle)}　"
+                  f"状态 Status {batch.get_status_display()}", body),
+        Paragraph(f"净额 Net：{batch_formula(batch, zh=True)}", body),
         Spacer(1, 8),
     ]
     rows: list[list[str]] = [["时间 Time", "类型 Type", "参考号 Ref", "说明 Detail", "金额 Amount", "手续费 Fee",
                               "净额 Net"]]
     for ln in lines(batch):
-        rows.append([ln.at, ln.kind, ln.ref, ln.detail[:40], _y(ln.amount), _y(ln.fee), _y(ln.net)])
-    rows.append(["", "", "", "应付净额 Net to pay", "", "", _y(batch.net)])
+        rows.append([ln.at, ln.kind, ln.ref, ln.detail[:40], _grouped(ln.amount), _grouped(ln.fee), _grouped(ln.net)])
+    net_label = ("结转净额 Net carried forward" if batch.status == BatchStatus.CARRIED
+                 else "应付净额 Net to pay")
+    rows.append(["", "", "", net_label, "", "", _grouped(batch.net)])
     table = Table(rows, repeatRows=1, colWidths=[58, 70, 70, 150, 60, 50, 60])
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), "CJK", 7.5), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
@@ -107,7 +131,8 @@ def to_pdf(batch: SettlementBatch) -> bytes:
     for p in _payouts(batch):
         story.append(Paragraph(
             f"出款 Payout #{p.attempt}: {Money(p.amount).display()} → {p.account.bank_name} {p.account.masked_number}"
-            f"（{p.account.holder_name}）状态 {p.status} {p.bank_ref} {p.return_code} {p.return_reason}", body))
+            f"（{p.account.holder_name}）状态 {p.get_status_display()} {p.bank_ref} {p.return_code} {p.return_reason}",
+            body))
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title=f"statement {m.merchant_no} {batch.settlement_date}",
                       leftMargin=28, rightMargin=28, topMargin=28, bottomMargin=28).build(story)
