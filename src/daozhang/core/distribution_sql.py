@@ -126,6 +126,15 @@ def _is_ident(word: str) -> bool:
     return bool(re.fullmatch(r"[a-z_][\w.$]*", word))
 
 
+def _part_start(toks: list[_Tok], i: int) -> int:
+    """The index of the first token of the statement part toks[i] is in: back to its "("
+    or the start of the text."""
+    start = i
+    while start > 0 and toks[start - 1].depth >= toks[i].depth:
+        start -= 1
+    return start
+
+
 def _span(toks: list[_Tok], start: int, depth: int) -> int:
     """The index after the last token of the statement part at `depth` that starts at `start`."""
     j = start
@@ -252,9 +261,7 @@ def _read(sql: str, tables: Collection[str] | None) -> tuple[Offence, ...]:
                     and words[:2] != ["key", "share"]:
                 continue
             depth = tok.depth
-            start = i
-            while start > 0 and toks[start - 1].depth >= depth:  # back to this select's "(" or the start
-                start -= 1
+            start = _part_start(toks, i)
             select = max((k for k in range(start, i) if toks[k].depth == depth and toks[k].text == "select"),
                          default=start)
             items = _from_items(toks, select, i, depth)
@@ -298,10 +305,7 @@ def _join_off_the_merchant(toks: list[_Tok], i: int, tables: Collection[str] | N
     if not _distributed(table, tables):
         return None
     depth = toks[i].depth
-    start = i
-    while start > 0 and toks[start - 1].depth >= depth:
-        start -= 1
-    before = _from_items(toks, start, i, depth)
+    before = _from_items(toks, _part_start(toks, i), i, depth)
     if not any(_distributed(t, tables) for t in before if t != table):
         return None
     end = after + 1
@@ -359,7 +363,8 @@ def origin(frame: Any) -> str | None:
     "Scaling out"; a multi-shard UPDATE in a later migration is slow, not wrong)."""
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if ".migrations." in module or module.startswith("django.db.migrations"):
+        if ".migrations." in module or module.startswith("django.db.migrations") \
+                or module == "daozhang.core.migration_ops":  # the migrations' shared operations
             return None
         if (module == "daozhang" or module.startswith("daozhang.")) and not module.startswith(_PLUMBING):
             return f"{module}:{frame.f_code.co_qualname}"

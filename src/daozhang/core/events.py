@@ -68,6 +68,7 @@ from django_tasks import task
 from daozhang.core import clock
 from daozhang.core.alerts import raise_alert
 from daozhang.core.ids import PLATFORM_ID, new_id
+from daozhang.core.keyed import attach
 from daozhang.core.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -283,14 +284,8 @@ def _claim(limit: int) -> list[OutboxDelivery]:
 
 
 def with_events(rows: list[OutboxDelivery]) -> list[OutboxDelivery]:
-    """The deliveries with their events attached, read by (merchant_id, id): not
-    `select_related("event")`, a join on the event's id alone, which a database distributed
-    by merchant cannot run on one shard."""
-    events = {(e.merchant_id, e.id): e for e in OutboxEvent.objects.filter(
-        merchant_id__in={r.merchant_id for r in rows}, id__in={r.event_id for r in rows})}
-    for r in rows:
-        r.event = events[(r.merchant_id, r.event_id)]
-    return rows
+    """The deliveries with their events attached, read by (merchant_id, id)."""
+    return attach(rows, "event")
 
 
 def _event(row: OutboxEvent) -> Event:

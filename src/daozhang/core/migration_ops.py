@@ -30,6 +30,26 @@ def postgres_sql(forward: str, backward: str) -> migrations.RunPython:
     return per_database({"postgresql": forward}, {"postgresql": backward})
 
 
+def update_past_guard(schema_editor: Any, table: str, trigger: str, sql: str, params: list[Any]) -> None:
+    """Run one UPDATE on an append-only table with its guard `trigger` lifted for it alone,
+    in the migration's transaction: for a migration that must fill a new column of old rows
+    (the owner runs migrations; the application's role could not). PostgreSQL disables
+    and re-enables the trigger; SQLite, which cannot, drops it and creates it again from
+    its own SQL."""
+    conn = schema_editor.connection
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            cur.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
+            cur.execute(sql, params)
+            cur.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"')
+            return
+        cur.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [trigger])
+        (create,) = cur.fetchone()
+        cur.execute(f'DROP TRIGGER "{trigger}"')
+        cur.execute(sql, params)
+        cur.execute(create)
+
+
 def sqlite_triggers_kept(tables: list[str], *operations: Any) -> list[Any]:
     """`operations`, with the SQLite triggers on `tables` put back after them.
 

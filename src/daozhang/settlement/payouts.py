@@ -44,7 +44,7 @@ from daozhang.core.alerts import raise_alert, resolve_alerts
 from daozhang.core.crypto import is_unreadable
 from daozhang.core.errors import DomainError
 from daozhang.core.events import NewEvent, emit_many
-from daozhang.core.keyed import lock_each, lock_in_merchant_order
+from daozhang.core.keyed import attach, lock_each, lock_in_merchant_order
 from daozhang.ledger.accounts import merchant_payout_due, payouts_in_transit, settlement_bank
 from daozhang.ledger.models import Account, Entry, Posting
 from daozhang.ledger.services import Leg, NewEntry, post_entries
@@ -99,16 +99,8 @@ SYSTEM = "system:payout-checks"
 
 
 def with_accounts(payouts: list[Payout]) -> list[Payout]:
-    """The payouts with their settlement accounts attached, read by (merchant_id, id).
-
-    Not `select_related("account")`: that joins on the account's id alone, which a database
-    distributed by merchant cannot run as one shard's join (docs/operations.md "Scaling out")."""
-    wanted = {(p.merchant_id, p.account_id) for p in payouts}
-    found = {(a.merchant_id, a.id): a for a in SettlementAccount.objects.filter(
-        merchant_id__in={m for m, _ in wanted}, id__in={i for _, i in wanted})}
-    for p in payouts:
-        p.account = found[(p.merchant_id, p.account_id)]
-    return payouts
+    """The payouts with their settlement accounts attached, read by (merchant_id, id)."""
+    return attach(payouts, "account")
 
 
 def batch_payouts(batch: SettlementBatch) -> list[Payout]:

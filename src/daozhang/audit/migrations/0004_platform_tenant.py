@@ -13,7 +13,7 @@ import uuid
 
 from django.db import migrations, models
 
-from daozhang.core.migration_ops import MerchantKeys, sqlite_triggers_kept
+from daozhang.core.migration_ops import MerchantKeys, sqlite_triggers_kept, update_past_guard
 
 TENANT = uuid.UUID(int=0)
 
@@ -24,16 +24,9 @@ def forward(apps, schema_editor):
         cur.execute("SELECT COUNT(*) FROM audit_auditevent WHERE merchant_id IS NULL")
         if not cur.fetchone()[0]:
             return
-        if conn.vendor == "postgresql":
-            cur.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_immutable")
-            cur.execute("UPDATE audit_auditevent SET merchant_id = %s WHERE merchant_id IS NULL", [TENANT])
-            cur.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_auditevent_immutable")
-        else:
-            cur.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_auditevent_immutable'")
-            (sql,) = cur.fetchone()
-            cur.execute("DROP TRIGGER audit_auditevent_immutable")
-            cur.execute("UPDATE audit_auditevent SET merchant_id = %s WHERE merchant_id IS NULL", [TENANT.hex])
-            cur.execute(sql)
+    tenant = TENANT.hex if conn.vendor == "sqlite" else TENANT
+    update_past_guard(schema_editor, "audit_auditevent", "audit_auditevent_immutable",
+                      "UPDATE audit_auditevent SET merchant_id = %s WHERE merchant_id IS NULL", [tenant])
 
 
 def backward(apps, schema_editor):

@@ -21,6 +21,8 @@ import uuid
 from django.db import migrations
 from django.utils import timezone
 
+from daozhang.core.migration_ops import update_past_guard
+
 NAMESPACE = uuid.UUID("6f1d5a3e-2b8c-4d0e-9a47-0c5e1d2f3a4b")  # core.ids.account_id_for's, documented
 TENANT = uuid.UUID(int=0)
 SHARES = (
@@ -51,7 +53,7 @@ def forward(apps, schema_editor):
     created, today = ops.adapt_datetimefield_value(now), ops.adapt_datefield_value(timezone.localdate(now))
     with conn.cursor() as cur:
         # First, while no ledger row has pending trigger events in this transaction.
-        _own_unowned_rows(conn, cur, db(TENANT))
+        _own_unowned_rows(schema_editor, cur, db(TENANT))
         cur.execute(SHARES, [db(TENANT)])
         shares = {}
         for merchant_id, account_id, code, purpose, type_, currency, total in cur.fetchall():
@@ -88,25 +90,15 @@ def forward(apps, schema_editor):
         cur.execute("UPDATE ledger_account SET merchant_id = %s WHERE merchant_id IS NULL", [db(TENANT)])
 
 
-def _own_unowned_rows(conn, cur, tenant):
+def _own_unowned_rows(schema_editor, cur, tenant):
     """Entries and postings with no merchant (none is written by the product; a database
     edited by hand may have some) go to the platform tenant. They are immutable, so their
     guard is lifted for this one update, in this transaction."""
     for table in ("ledger_entry", "ledger_posting"):
         cur.execute(f"SELECT COUNT(*) FROM {table} WHERE merchant_id IS NULL")  # noqa: S608 - constant
-        if not cur.fetchone()[0]:
-            continue
-        trigger = f"{table.removeprefix('ledger_')}_immutable"
-        if conn.vendor == "postgresql":
-            cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER ledger_{trigger}")
-            cur.execute(f"UPDATE {table} SET merchant_id = %s WHERE merchant_id IS NULL", [tenant])  # noqa: S608
-            cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER ledger_{trigger}")
-        else:
-            cur.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [f"ledger_{trigger}"])
-            (sql,) = cur.fetchone()
-            cur.execute(f"DROP TRIGGER ledger_{trigger}")
-            cur.execute(f"UPDATE {table} SET merchant_id = %s WHERE merchant_id IS NULL", [tenant])  # noqa: S608
-            cur.execute(sql)
+        if cur.fetchone()[0]:
+            update_past_guard(schema_editor, table, f"{table}_immutable",
+                              f"UPDATE {table} SET merchant_id = %s WHERE merchant_id IS NULL", [tenant])  # noqa: S608
 
 
 def backward(apps, schema_editor):
